@@ -1,0 +1,123 @@
+/* test_core.c - errors, buffers, atomic files, sha256, rng. */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/mem.h"
+#include "core/rng.h"
+#include "core/sha256.h"
+#include "tap.h"
+
+static void test_errors(void)
+{
+	struct maas_err e;
+	is_int(maas_err_set(&e, MAAS_EDATA, "bad '%s'", "x"), -1, "err_set returns -1");
+	is_str(e.msg, "bad 'x'", "err_set formats");
+	maas_err_prefix(&e, "reading '%s'", "f.csv");
+	is_str(e.msg, "reading 'f.csv': bad 'x'", "err_prefix prepends");
+	is_int(maas_exit_code(&e), 65, "data error exits 65");
+	e.kind = MAAS_EUSAGE;
+	is_int(maas_exit_code(&e), 64, "usage error exits 64");
+	e.kind = MAAS_ECHECK;
+	is_int(maas_exit_code(&e), 1, "check failure exits 1");
+}
+
+static void test_sha256(void)
+{
+	char hex[MAAS_SHA256_HEX];
+	maas_sha256_hex("abc", 3, hex);
+	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256 of abc");
+	maas_sha256_hex("", 0, hex);
+	is_str(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "sha256 of empty");
+}
+
+static void test_atomic(void)
+{
+	char dir[] = "/tmp/maas-test-XXXXXX";
+	struct maas_err e;
+	struct maas_out o;
+	struct maas_buf b;
+	struct stat st;
+
+	ok(mkdtemp(dir) != NULL, "made temp dir");
+	char *path = xasprintf("%s/out.bin", dir);
+	is_int(maas_out_open(&o, path, 0, &e), 0, "out_open");
+	is_int(maas_out_write(&o, "hello", 5, &e), 0, "out_write");
+	ok(stat(path, &st) < 0, "target absent before commit");
+	is_int(maas_out_commit(&o, &e), 0, "out_commit");
+	is_int(maas_read_all(path, &b, 0, &e), 0, "read back");
+	is_str(b.data, "hello", "content after commit");
+	maas_buf_release(&b);
+
+	is_int(maas_out_open(&o, path, 0, &e), 0, "out_open again");
+	maas_out_write(&o, "partial", 7, &e);
+	maas_out_abort(&o);
+	is_int(maas_read_all(path, &b, 0, &e), 0, "read after abort");
+	is_str(b.data, "hello", "abort leaves the old file");
+	maas_buf_release(&b);
+	is_int(maas_read_all(path, &b, 3, &e), -1, "read_all honours the limit");
+	is_int(e.kind, MAAS_EDATA, "limit is a data error");
+
+	char *sub = xasprintf("%s/tree", dir);
+	struct maas_outdir d;
+	is_int(maas_outdir_begin(&d, sub, &e), 0, "outdir_begin");
+	char *f = xasprintf("%s/a", d.tmp);
+	maas_write_file(f, "x", 1, &e);
+	free(f);
+	is_int(maas_outdir_commit(&d, 0, &e), 0, "outdir_commit");
+	f = xasprintf("%s/a", sub);
+	ok(stat(f, &st) == 0, "directory in place");
+	free(f);
+	is_int(maas_outdir_begin(&d, sub, &e), 0, "outdir_begin over existing");
+	is_int(maas_outdir_commit(&d, 0, &e), -1, "refuses to replace without replace");
+	is_int(maas_remove_tree(dir, &e), 0, "remove_tree");
+	ok(stat(dir, &st) < 0, "tree removed");
+	free(sub);
+	free(path);
+}
+
+static void test_rng(void)
+{
+	struct maas_rng a, b, c;
+	maas_rng_init(&a, 42, 0);
+	maas_rng_init(&b, 42, 0);
+	maas_rng_init(&c, 42, 1);
+	int same = 1, diff = 0;
+	for (int i = 0; i < 100; i++) {
+		uint64_t x = maas_rng_u64(&a), y = maas_rng_u64(&b), z = maas_rng_u64(&c);
+		same &= x == y;
+		diff += x != z;
+	}
+	ok(same, "same seed and stream repeat");
+	ok(diff > 95, "streams differ");
+	double sum = 0, sq = 0;
+	int n = 100000, inrange = 1;
+	for (int i = 0; i < n; i++) {
+		double u = maas_rng_uniform(&a);
+		inrange &= u >= 0 && u < 1;
+		double g = maas_rng_normal(&a);
+		sum += g;
+		sq += g * g;
+	}
+	ok(inrange, "uniform in [0,1)");
+	is_near(sum / n, 0.0, 0.02, "normal mean near 0");
+	is_near(sq / n, 1.0, 0.02, "normal variance near 1");
+	int counts[7] = {0};
+	for (int i = 0; i < 70000; i++)
+		counts[maas_rng_below(&a, 7)]++;
+	int flat = 1;
+	for (int i = 0; i < 7; i++)
+		flat &= counts[i] > 9500 && counts[i] < 10500;
+	ok(flat, "below(7) is uniform");
+}
+
+int main(void)
+{
+	test_errors();
+	test_sha256();
+	test_atomic();
+	test_rng();
+	return done_testing();
+}
