@@ -12,7 +12,6 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share
-VERSION := 0.1.0
 
 CC      ?= cc
 PKGS    := jansson libarchive libcrypto zlib
@@ -37,7 +36,7 @@ SANFLAGS :=
 endif
 BIN     := $(if $(SANITIZE),$(O)/bin,bin)
 
-ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DMAAS_VERSION='"$(VERSION)"' -Ilib $(WARN) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -Ilib $(WARN) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS        = $(PKG_LIBS) -lm -lpthread
 
