@@ -44,7 +44,8 @@ int maas_err_sys(struct maas_err *e, enum maas_errkind kind, const char *fmt, ..
 
 int maas_err_prefix(struct maas_err *e, const char *fmt, ...)
 {
-	char head[MAAS_ERRMSG_MAX], old[MAAS_ERRMSG_MAX];
+	char head[MAAS_ERRMSG_MAX];
+	size_t h, keep;
 	va_list ap;
 
 	if (!e)
@@ -52,8 +53,18 @@ int maas_err_prefix(struct maas_err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof head, fmt, ap);
 	va_end(ap);
-	memcpy(old, e->msg, sizeof old);
-	snprintf(e->msg, sizeof e->msg, "%s: %s", head, old);
+	h = strlen(head);
+	if (h + 3 > sizeof e->msg)
+		h = sizeof e->msg - 3;
+	/* "head: old", the old message cut to what fits */
+	keep = strnlen(e->msg, sizeof e->msg - 1);
+	if (keep > sizeof e->msg - h - 3)
+		keep = sizeof e->msg - h - 3;
+	memmove(e->msg + h + 2, e->msg, keep);
+	e->msg[h + 2 + keep] = '\0';
+	memcpy(e->msg, head, h);
+	e->msg[h] = ':';
+	e->msg[h + 1] = ' ';
 	return -1;
 }
 

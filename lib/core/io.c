@@ -1,5 +1,4 @@
 /* io.c - stdin/stdout as "-", whole-file reads, atomic files and directories. */
-#define _GNU_SOURCE
 #include "core/io.h"
 
 #include <dirent.h>

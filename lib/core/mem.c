@@ -1,6 +1,8 @@
 /* mem.c - allocation that exits on exhaustion (see mem.h for why). */
 #include "core/mem.h"
 
+#include "core/io.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 static void oom(void)
 {
 	static const char msg[] = "maas: out of memory\n";
+	maas_io_remove_temporaries();
 	ssize_t r = write(2, msg, sizeof msg - 1);
 	(void)r;
 	_exit(EX_OSERR);

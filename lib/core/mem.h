@@ -2,7 +2,8 @@
  * mem.h - allocation that cannot fail.
  *
  * xmalloc and friends return memory or, when the system has none left,
- * print "maas: out of memory" and exit 71 (EX_OSERR).  This is the one place
+ * print "maas: out of memory" and exit 71 (EX_OSERR). Temporary outputs are
+ * removed first (maas_io_remove_temporaries).  This is the one place
  * the library exits: every caller would have to do the same, and an
  * out-of-memory path that is never tested is worse than none.  Sizes are
  * checked for overflow (xmallocarray).  The caller frees with free().
