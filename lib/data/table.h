@@ -115,6 +115,10 @@ void maas_table_begin_row(struct maas_table *t, size_t source, uint32_t line);
  * number) and everything else (interned).  Text must be valid UTF-8 (the
  * readers check it before). */
 void maas_table_set_text(struct maas_table *t, size_t col, const char *s, size_t len);
+/* The same, for a reader whose buffer holds MAAS_TEXT_PAD readable bytes
+ * after s[len): numbers are then parsed 8 bytes at a time. */
+#define MAAS_TEXT_PAD 16
+void maas_table_set_text_padded(struct maas_table *t, size_t col, const char *s, size_t len);
 /* A cell known to be a number (JSON number, IDX byte). */
 void maas_table_set_num(struct maas_table *t, size_t col, double v);
 /* A cell known to be a JSON string / boolean (counted for inference, then as text). */
@@ -129,6 +133,9 @@ void maas_table_end_row(struct maas_table *t);
  * writes a MAAS_COL_NUM column's num[] directly and keeps its n_missing and
  * n_nonint right.  Not while a row is being built. */
 size_t maas_table_add_rows(struct maas_table *t, size_t n, size_t source, uint32_t first_line);
+/* Makes room for nrows rows in every column (a hint: readers that know
+ * how many rows are coming save the copies of growing). */
+void maas_table_reserve(struct maas_table *t, size_t nrows);
 /* Stores a number into a missing cell of an existing row (as set_num). */
 void maas_table_put_num(struct maas_table *t, size_t col, size_t row, double v);
 
