@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/sort.h"
 #include "prep/spec_int.h"
 
 struct fit {
@@ -44,12 +45,6 @@ static void action(struct fit *f, json_t *a)
 		maas_report_action(f->report, a);
 	else
 		json_decref(a);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* linear interpolation between closest ranks (numpy's default) of sorted v[0..m) */
@@ -166,7 +161,7 @@ static int fit_number(struct fit *f, size_t col, const struct numopt *no,
 			raw[i] = vals[m++] = v;
 		}
 	}
-	qsort(vals, m, sizeof *vals, cmp_double);
+	maas_sort_doubles(vals, m);
 	fill_stats(&sc->stats, vals, m, missing);
 	*constant = m == 0 || vals[0] == vals[m - 1];
 	if (*constant && !no->keep_constant) {
@@ -244,7 +239,7 @@ static int fit_number(struct fit *f, size_t col, const struct numopt *no,
 		if (sc->scale == MAAS_SCALE_STANDARD) {
 			mean_std(vals, f->n, &sc->center, &sc->scale_by);
 		} else {
-			qsort(vals, f->n, sizeof *vals, cmp_double);
+			maas_sort_doubles(vals, f->n);
 			if (sc->scale == MAAS_SCALE_MINMAX) {
 				sc->center = vals[0];
 				sc->scale_by = vals[f->n - 1] - vals[0];
@@ -526,7 +521,7 @@ static int fit_date(struct fit *f, size_t col, const struct maas_col_opt *co,
 		if (used)
 			used[c->sid[f->rows[i]]] = 1;
 	}
-	qsort(vals, m, sizeof *vals, cmp_double);
+	maas_sort_doubles(vals, m);
 	fill_stats(&sc->stats, vals, m, missing);
 	*constant = m == 0 || vals[0] == vals[m - 1];
 	if (*constant && !f->o->keep_constant) {

@@ -71,6 +71,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/sort.h"
 
 #define HIGH_CARD_MIN 50       /* more distinct values than this ... */
 #define CROSS_EXAMPLES 10
@@ -171,16 +172,16 @@ static size_t count_distinct(const struct maas_table *t, size_t col)
 		free(seen);
 		return n;
 	}
-	struct maas_rowset rs;
-	int added;
-	maas_rowset_init(&rs, t, &col, 1);
-	for (size_t r = 0; r < t->nrows; r++) {
-		if (maas_table_missing(t, col, r))
-			continue;
-		maas_rowset_add(&rs, r, &added);
-		n += added;
-	}
-	maas_rowset_release(&rs);
+	/* numbers: sort and count the changes (-0 equals 0, as in row equality) */
+	double *v = xmallocarray(t->nrows ? t->nrows : 1, sizeof *v);
+	size_t m = 0;
+	for (size_t r = 0; r < t->nrows; r++)
+		if (c->num[r] == c->num[r])
+			v[m++] = c->num[r];
+	maas_sort_doubles(v, m);
+	for (size_t i = 0; i < m; i++)
+		n += i == 0 || v[i] != v[i - 1];
+	free(v);
 	return n;
 }
 

@@ -8,6 +8,7 @@
 #include "core/mem.h"
 #include "core/rng.h"
 #include "core/sha256.h"
+#include "core/sort.h"
 #include "tap.h"
 
 static void test_errors(void)
@@ -113,8 +114,44 @@ static void test_rng(void)
 	ok(flat, "below(7) is uniform");
 }
 
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void test_sort(void)
+{
+	struct maas_rng r;
+	size_t sizes[] = {0, 1, 5, 63, 64, 1000, 100000};
+	maas_rng_init(&r, 3, 0);
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		size_t n = sizes[k];
+		double *a = xmallocarray(n + 1, sizeof *a), *b = xmallocarray(n + 1, sizeof *b);
+		for (size_t i = 0; i < n; i++) {
+			double u = maas_rng_uniform(&r);
+			/* negatives, zeros of both signs, huge, tiny, repeats */
+			a[i] = i % 7 == 0 ? (double)(i % 3) - 1 : i % 11 == 0 ? -0.0
+			     : (u - 0.5) * (i % 2 ? 1e300 : 1e-300);
+			b[i] = a[i];
+		}
+		maas_sort_doubles(a, n);
+		qsort(b, n, sizeof *b, cmp);
+		int same = 1;
+		for (size_t i = 0; i < n; i++)
+			same &= a[i] == b[i];
+		ok(same, "radix sort of %zu values agrees with qsort", n);
+		free(a);
+		free(b);
+	}
+	double z[] = {0.0, -0.0, 0.0, -0.0};
+	maas_sort_doubles(z, 4);
+	ok(signbit(z[0]) && signbit(z[1]) && !signbit(z[2]), "-0 sorts before +0");
+}
+
 int main(void)
 {
+	test_sort();
 	test_errors();
 	test_sha256();
 	test_atomic();
