@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/mem.h"
+#include "core/version.h"
 
 static const struct maas_option common[] = {
 	{"help", 'h', NULL, "show this help and exit", NULL, MAAS_OPT_HELP},
@@ -160,4 +162,40 @@ void maas_opt_dump(FILE *f, const struct maas_option *opts)
 {
 	dump_lines(f, opts);
 	dump_lines(f, common);
+}
+
+int maas_opt_parse(const struct maas_option *opts, const char *const *synopsis, int argc, char **argv,
+		   int (*apply)(void *ctx, int id, const char *arg), void *ctx)
+{
+	struct maas_opt_parser p;
+	const char *arg;
+	int id, rc = -1;
+
+	maas_opt_init(&p, opts, argc, argv);
+	while (rc < 0 && (id = maas_opt_next(&p, &arg)) != MAAS_OPT_END) {
+		switch (id) {
+		case MAAS_OPT_ERROR:
+			rc = 64;
+			break;
+		case MAAS_OPT_HELP:
+			maas_opt_usage(stdout, maas_prog(), synopsis, opts);
+			rc = 0;
+			break;
+		case MAAS_OPT_VERSION:
+			printf("%s %s\n", maas_prog(), MAAS_VERSION);
+			rc = 0;
+			break;
+		case MAAS_OPT_DUMP:
+			maas_opt_dump(stdout, opts);
+			rc = 0;
+			break;
+		default: {
+			int r = apply(ctx, id, arg);
+			if (r)
+				rc = r;
+		}
+		}
+	}
+	maas_opt_release(&p);
+	return rc;
 }

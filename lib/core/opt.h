@@ -44,6 +44,14 @@ void maas_opt_init(struct maas_opt_parser *p, const struct maas_option *opts, in
 int maas_opt_next(struct maas_opt_parser *p, const char **arg);
 void maas_opt_release(struct maas_opt_parser *p);
 
+/* The whole parse for a tool: calls apply(ctx, id, arg) for each option
+ * and answers --help, --version and --dump-options itself.  Returns -1 to
+ * go on (optind is then the first operand), or the exit code to stop with:
+ * 0 after help/version/dump, 64 after an unknown option, or what apply
+ * returned when it returned non-zero. */
+int maas_opt_parse(const struct maas_option *opts, const char *const *synopsis, int argc, char **argv,
+		   int (*apply)(void *ctx, int id, const char *arg), void *ctx);
+
 /* Usage: "usage: <synopsis lines>", then the option list. */
 void maas_opt_usage(FILE *f, const char *prog, const char *const *synopsis, const struct maas_option *opts);
 /* One line per option: "--name<TAB>-s<TAB>ARG<TAB>complete<TAB>help" ("-" for empty fields). */
