@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# examples/demo.sh - the main job end to end on the example data (make demo).
+#
+# Today the toolchain is maas-prep, so the demo prepares the example data
+# four ways and shows what came out.  Each later tool extends it.
+#
+# Environment: MAAS_BIN (directory of the binaries; default bin/),
+# DEMO_OUT (where the outputs go; default examples/out).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${MAAS_BIN:-$here/../bin}
+data=$here/data
+out=${DEMO_OUT:-$here/out}
+mkdir -p "$out"
+PATH=$bin:$PATH
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "1. prepare: daily Seattle weather -> a dataset to classify the weather"
+echo "\$ maas-prep -v --target weather seattle-weather.csv -o weather.safetensors --report weather-report.json"
+maas-prep -v --target weather "$data/seattle-weather.csv" \
+	-o "$out/weather.safetensors" --report "$out/weather-report.json"
+
+step "2. sequences: 14 days in, tomorrow's temp_max out (time-ordered split)"
+echo "\$ maas-prep --target temp_max --time-column date --window 14 seattle-weather.csv -o forecast.safetensors"
+maas-prep --target temp_max --time-column date --window 14 \
+	"$data/seattle-weather.csv" -o "$out/forecast.safetensors"
+
+step "3. JSON input, and a quality gate for cron or CI (exit 1 when a rule holds)"
+echo "\$ maas-prep --check --fail-on 'missing>0.3' --fail-on 'duplicates>0.05' --target species iris.json"
+if maas-prep -q --check --fail-on 'missing>0.3' --fail-on 'duplicates>0.05' \
+	--target species "$data/iris.json" --report "$out/iris-report.json"; then
+	echo "gate passed: no column over 30% missing, under 5% duplicate rows"
+fi
+echo "\$ maas-prep --check --fail-on 'rows<1000' --target species iris.json"
+if ! maas-prep --check --fail-on 'rows<1000' --target species "$data/iris.json" >/dev/null; then
+	echo "gate failed as it should: iris has fewer than 1000 rows (exit 1)"
+fi
+
+step "4. new data, transformed exactly as the training data was"
+head -n 31 "$data/seattle-weather.csv" >"$out/new-days.csv"
+echo "\$ maas-prep --apply weather.safetensors new-days.csv -o new-days.safetensors"
+maas-prep --apply "$out/weather.safetensors" "$out/new-days.csv" -o "$out/new-days.safetensors"
+
+step "what came out (in ${out#"$PWD"/})"
+ls -l "$out"
