@@ -413,8 +413,7 @@ size_t maas_table_column(struct maas_table *t, const char *name, size_t len)
 	return t->ncols - 1;
 }
 
-/* shortest text that reads back as the same float */
-static int float_text(float f, char *buf, size_t size)
+int maas_float_text(float f, char *buf, size_t size)
 {
 	int n = 0;
 	for (int prec = 6; prec <= 9; prec++) {
@@ -438,7 +437,7 @@ static void col_to_str(struct maas_table *t, struct maas_col *c, size_t upto)
 			c->sid[r] = 0;
 			continue;
 		}
-		int n = float_text(num[r], buf, sizeof buf);
+		int n = maas_float_text(num[r], buf, sizeof buf);
 		c->sid[r] = maas_dict_intern(&c->dict, buf, (size_t)n);
 	}
 	free(num);
@@ -523,7 +522,7 @@ static void put_num_at(struct maas_table *t, struct maas_col *c, size_t r, doubl
 	float f = (float)v;
 	if (c->kind == MAAS_COL_STR) {
 		char buf[32];
-		int n = float_text(f, buf, sizeof buf);
+		int n = maas_float_text(f, buf, sizeof buf);
 		c->sid[r] = maas_dict_intern(&c->dict, buf, (size_t)n);
 		return;
 	}

@@ -156,6 +156,11 @@ void maas_table_where(const struct maas_table *t, size_t row, char *buf, size_t 
  * *v on success, 0 if it is not a number.  Rejects "inf", "nan", hex. */
 int maas_parse_number(const char *s, size_t len, double *v);
 
+/* The shortest text ("%.6g" to "%.9g") that reads back as the same float:
+ * how a number is written when its column turns to strings, and how every
+ * consumer must spell a number it looks up among a column's strings. */
+int maas_float_text(float f, char *buf, size_t size);
+
 /* Interning, exposed for the prep module's own dictionaries. */
 void maas_dict_init(struct maas_dict *d);
 void maas_dict_release(struct maas_dict *d);

@@ -14,7 +14,7 @@ static int digits(const char *s, size_t len, size_t *i, int n, int *out)
 }
 
 /* days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm) */
-static long days_from_civil(long y, int m, int d)
+long maas_days_from_civil(long y, int m, int d)
 {
 	y -= m <= 2;
 	long era = (y >= 0 ? y : y - 399) / 400;
@@ -91,6 +91,6 @@ int maas_parse_date(const char *s, size_t len, double *t, int *has_time)
 	}
 	if (i != len)
 		return 0;
-	*t = (double)days_from_civil(y, mo, d) * 86400.0 + h * 3600.0 + mi * 60.0 + sec + frac - (double)tz;
+	*t = (double)maas_days_from_civil(y, mo, d) * 86400.0 + h * 3600.0 + mi * 60.0 + sec + frac - (double)tz;
 	return 1;
 }

@@ -137,6 +137,34 @@ static int need_impute_value(struct fit *f, const char *col, const char *value)
 
 /* ---- numbers and integers ---- */
 
+/* The training values of a numeric or date column: raw[i] for each
+ * training row (NaN when missing), vals[0..*m) the present ones sorted;
+ * used[sid] marks the strings seen (may be NULL).  A value of the wrong
+ * type is an error naming the cell. */
+static int train_values(struct fit *f, size_t col, enum maas_ftype type, const double *sidv,
+			double *raw, double *vals, size_t *m, size_t *missing, unsigned char *used)
+{
+	const struct maas_col *c = &f->t->cols[col];
+
+	*m = *missing = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		double v;
+		int got = maas_spec_cell(c, f->rows[i], type, sidv, &v);
+		if (got < 0)
+			return maas_spec_bad_value(f->t, col, f->rows[i], type, f->e);
+		if (!got) {
+			raw[i] = NAN;
+			++*missing;
+			continue;
+		}
+		raw[i] = vals[(*m)++] = v;
+		if (used)
+			used[c->sid[f->rows[i]]] = 1;
+	}
+	maas_sort_doubles(vals, *m);
+	return 0;
+}
+
 static int fit_number(struct fit *f, size_t col, const struct numopt *no,
 		      struct maas_spec_col *sc, int *constant)
 {
@@ -147,21 +175,8 @@ static int fit_number(struct fit *f, size_t col, const struct numopt *no,
 	size_t m = 0, missing = 0;
 	int rc = -1;
 
-	for (size_t i = 0; i < f->n; i++) {
-		double v;
-		int got = maas_spec_cell(c, f->rows[i], MAAS_FT_NUMBER, sidv, &v);
-		if (got < 0) {
-			maas_spec_bad_value(f->t, col, f->rows[i], MAAS_FT_NUMBER, f->e);
-			goto out;
-		}
-		if (!got) {
-			raw[i] = NAN;
-			missing++;
-		} else {
-			raw[i] = vals[m++] = v;
-		}
-	}
-	maas_sort_doubles(vals, m);
+	if (train_values(f, col, MAAS_FT_NUMBER, sidv, raw, vals, &m, &missing, NULL) < 0)
+		goto out;
 	fill_stats(&sc->stats, vals, m, missing);
 	*constant = m == 0 || vals[0] == vals[m - 1];
 	if (*constant && !no->keep_constant) {
@@ -387,7 +402,7 @@ static struct entry *count_texts(struct fit *f, const struct maas_col *c, struct
 				(*missing)++;
 				continue;
 			}
-			int len = maas_spec_num_text(v, buf, sizeof buf);
+			int len = maas_float_text(v, buf, sizeof buf);
 			uint32_t id = maas_dict_intern(tmp, buf, (size_t)len);
 			first[id] = v;
 		}
@@ -505,23 +520,8 @@ static int fit_date(struct fit *f, size_t col, const struct maas_col_opt *co,
 	size_t m = 0, missing = 0;
 	int rc = -1;
 
-	for (size_t i = 0; i < f->n; i++) {
-		double v;
-		int got = maas_spec_cell(c, f->rows[i], MAAS_FT_DATE, sidv, &v);
-		if (got < 0) {
-			maas_spec_bad_value(f->t, col, f->rows[i], MAAS_FT_DATE, f->e);
-			goto out;
-		}
-		if (!got) {
-			raw[i] = NAN;
-			missing++;
-			continue;
-		}
-		raw[i] = vals[m++] = v;
-		if (used)
-			used[c->sid[f->rows[i]]] = 1;
-	}
-	maas_sort_doubles(vals, m);
+	if (train_values(f, col, MAAS_FT_DATE, sidv, raw, vals, &m, &missing, used) < 0)
+		goto out;
 	fill_stats(&sc->stats, vals, m, missing);
 	*constant = m == 0 || vals[0] == vals[m - 1];
 	if (*constant && !f->o->keep_constant) {

@@ -156,6 +156,9 @@ int maas_bool_token(const char *s, size_t len);
  * 'T' or ' ' and HH:MM[:SS[.frac]] and an optional 'Z' or +HH:MM/-HH:MM.
  * Sets *t to seconds since 1970-01-01 UTC and *has_time.  Returns 1 or 0. */
 int maas_parse_date(const char *s, size_t len, double *t, int *has_time);
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil); month 1..12. */
+long maas_days_from_civil(long y, int m, int d);
 
 /* ---- cleaning (clean.c) ---- */
 

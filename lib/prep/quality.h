@@ -55,8 +55,4 @@ size_t maas_rowset_add(struct maas_rowset *rs, size_t row, int *added);
 /* The entry equal to `row`, or SIZE_MAX. */
 size_t maas_rowset_find(const struct maas_rowset *rs, size_t row);
 
-/* Shortest decimal text that reads back as the float f ("%.9g" at most);
- * returns its length.  size >= 32.  (report.c) */
-int maas_float_text(float f, char *buf, size_t size);
-
 #endif

@@ -76,17 +76,6 @@
 #define HIGH_CARD_MIN 50       /* more distinct values than this ... */
 #define CROSS_EXAMPLES 10
 
-int maas_float_text(float f, char *buf, size_t size)
-{
-	int n = 0;
-	for (int prec = 6; prec <= 9; prec++) {
-		n = snprintf(buf, size, "%.*g", prec, (double)f);
-		if (strtof(buf, NULL) == f)
-			break;
-	}
-	return n;
-}
-
 /* a float as the double its shortest text reads as (55.9f -> 55.9) */
 static json_t *json_float(float f)
 {

@@ -14,11 +14,6 @@
 
 #include "prep/prep.h"
 
-/* The text a numeric cell has as a category: the shortest "%.{6..9}g" that
- * reads back as the same float (as table.c writes numbers that a column
- * switching to strings already held).  Returns its length; size >= 32. */
-int maas_spec_num_text(float f, char *buf, size_t size);
-
 /* A number read from text, rounded to float32 like every table number:
  * 1 and *v, or 0 when the text is not a number. */
 int maas_spec_text_num(const char *s, size_t len, double *v);

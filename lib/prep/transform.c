@@ -25,17 +25,6 @@
 
 /* ---- cells ---- */
 
-int maas_spec_num_text(float f, char *buf, size_t size)
-{
-	int n = 0;
-	for (int prec = 6; prec <= 9; prec++) {
-		n = snprintf(buf, size, "%.*g", prec, (double)f);
-		if (strtof(buf, NULL) == f)
-			break;
-	}
-	return n;
-}
-
 int maas_spec_text_num(const char *s, size_t len, double *v)
 {
 	double d;
@@ -78,7 +67,7 @@ int maas_spec_bad_value(const struct maas_table *t, size_t col, size_t row,
 	const char *text;
 	size_t len;
 	if (c->kind == MAAS_COL_NUM) {
-		len = (size_t)maas_spec_num_text(c->num[row], buf, sizeof buf);
+		len = (size_t)maas_float_text(c->num[row], buf, sizeof buf);
 		text = buf;
 	} else {
 		text = maas_table_str(t, col, row, &len);
@@ -90,16 +79,6 @@ int maas_spec_bad_value(const struct maas_table *t, size_t col, size_t row,
 }
 
 /* ---- dates ---- */
-
-static long days_from_civil(long y, int m, int d)
-{
-	y -= m <= 2;
-	long era = (y >= 0 ? y : y - 399) / 400;
-	long yoe = y - era * 400;
-	long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
 
 void maas_spec_calendar(double ts, struct maas_calendar *c)
 {
@@ -125,7 +104,7 @@ void maas_spec_calendar(double ts, struct maas_calendar *c)
 	y += m <= 2;
 	c->year = y;
 	c->month = m;
-	c->doy = (int)(day - (double)days_from_civil(y, 1, 1));
+	c->doy = (int)(day - (double)maas_days_from_civil(y, 1, 1));
 	c->year_days = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 366 : 365;
 }
 
@@ -262,7 +241,7 @@ static int unknown_category(const struct maas_spec_col *sc, const struct maas_ta
 	size_t len;
 	const char *text;
 	if (t->cols[col].kind == MAAS_COL_NUM) {
-		len = (size_t)maas_spec_num_text(t->cols[col].num[row], buf, sizeof buf);
+		len = (size_t)maas_float_text(t->cols[col].num[row], buf, sizeof buf);
 		text = buf;
 	} else {
 		text = maas_table_str(t, col, row, &len);
@@ -288,7 +267,7 @@ static int transform_cat(const struct maas_spec_col *sc, const struct maas_bindi
 		unseen = !code;
 	} else {
 		char buf[40];
-		int len = maas_spec_num_text(c->num[row], buf, sizeof buf);
+		int len = maas_float_text(c->num[row], buf, sizeof buf);
 		uint32_t id = maas_dict_lookup(&b->cat_dict[i], buf, (size_t)len);
 		code = id ? cat_code(sc, id) : 0;
 		unseen = !code;
@@ -401,7 +380,7 @@ int maas_spec_target(const struct maas_spec *spec, const struct maas_binding *b,
 			k = b->class_of_sid[c->sid[row]];
 			text = maas_table_str(t, col, row, &len);
 		} else {
-			len = (size_t)maas_spec_num_text(c->num[row], buf, sizeof buf);
+			len = (size_t)maas_float_text(c->num[row], buf, sizeof buf);
 			text = buf;
 			k = maas_dict_lookup(&b->class_dict, buf, len);
 		}
