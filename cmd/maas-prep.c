@@ -406,10 +406,15 @@ static char *command_line(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (i)
 			maas_buf_addstr(&b, " ");
-		if (argv[i][strcspn(argv[i], " \t'\"$\\")])
-			maas_buf_addf(&b, "'%s'", argv[i]);
-		else
+		if (!argv[i][strcspn(argv[i], " \t'\"$\\`*?[]{}()<>|&;~#!\n")]) {
 			maas_buf_addstr(&b, argv[i]);
+			continue;
+		}
+		/* single quotes, a quote inside written '\'' as sh reads it */
+		maas_buf_addstr(&b, "'");
+		for (const char *p = argv[i]; *p; p++)
+			maas_buf_addstr(&b, *p == '\'' ? "'\\''" : (char[]){*p, 0});
+		maas_buf_addstr(&b, "'");
 	}
 	return b.data;
 }
@@ -512,6 +517,7 @@ int main(int argc, char **argv)
 	maas_log_init(argv[0], MAAS_LOG_NORMAL);
 	maas_read_opts_init(&c.job.read);
 	maas_prep_opts_init(&c.job.prep);
+	c.job.command_line = command_line(argc, argv);   /* before getopt permutes argv */
 	if ((rc = maas_opt_parse(options, synopsis, argc, argv, apply_option, &c)) >= 0)
 		return rc;
 	for (int i = optind; i < argc; i++)
@@ -531,7 +537,6 @@ int main(int argc, char **argv)
 	if ((rc = check_cli(&c)))
 		return rc;
 	maas_log_init(argv[0], c.verbosity);
-	c.job.command_line = command_line(argc, argv);
 	maas_progress_start(&progress, "reading", 0);
 	c.job.progress = &progress;
 	c.job.read.progress = &progress;

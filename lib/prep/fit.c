@@ -677,6 +677,8 @@ int maas_spec_fit(const struct maas_table *t, const struct maas_schema *s,
 	spec->task = s->target >= 0 ? s->task : MAAS_TASK_AUTO;
 	spec->dropped = json_array();
 	spec->window = o->window;
+	if (o->window && o->time_column)
+		spec->time_column = xstrdup(o->time_column);
 	spec->horizon = o->window ? o->horizon : 0;
 	spec->stride = o->window ? o->stride : 0;
 	spec->cols = xcalloc(t->ncols + 1, sizeof *spec->cols);

@@ -254,6 +254,7 @@ struct maas_spec {
 	json_t *dropped;            /* [{"name":..., "reason":...}] */
 	/* windows */
 	size_t window, horizon, stride;
+	char *time_column;          /* windows follow this column's order (NULL: input order) */
 	int target_in_window;       /* windows: the target's past values are a feature ("<target>" scaled) */
 };
 

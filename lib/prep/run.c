@@ -1,6 +1,7 @@
 /* run.c - one maas-prep job: read, fit or apply, check, write (see run.h). */
 #include "prep/run.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -150,6 +151,7 @@ struct writer {
 	struct maas_progress *progress;
 	size_t done, total;
 	int has_y;
+	int applying;   /* --apply: a missing target is written as -1 or NaN */
 };
 
 static size_t target_pos(const struct maas_spec *s, size_t w)
@@ -182,7 +184,9 @@ static int emit_y(struct writer *wr, const struct part *p, struct maas_err *e)
 	for (size_t i = 0; i < p->count; i++) {
 		size_t row = wr->spec->window ? p->rows[target_pos(wr->spec, i)] : p->rows[i];
 		double y;
-		if (maas_spec_target(wr->spec, wr->b, wr->t, row, &y, e) < 0)
+		if (wr->applying && maas_table_missing(wr->t, (size_t)wr->b->target, row))
+			y = cls ? -1 : NAN;   /* new data may lack some outcomes */
+		else if (maas_spec_target(wr->spec, wr->b, wr->t, row, &y, e) < 0)
 			return -1;
 		if (cls)
 			buf.i[k++] = (int64_t)y;
@@ -270,7 +274,8 @@ static int write_dataset(const struct maas_prep_job *job, const struct maas_tabl
 	size_t nd = 0, nmeta = 0;
 	int has_y = b->target >= 0 && spec->target, cls = spec->task == MAAS_TASK_CLASSIFICATION;
 	struct maas_out out;
-	struct writer wr = {.spec = spec, .b = b, .t = t, .progress = job->progress, .has_y = has_y};
+	struct writer wr = {.spec = spec, .b = b, .t = t, .progress = job->progress, .has_y = has_y,
+			    .applying = job->apply != NULL};
 	int r = -1;
 
 	for (size_t i = 0; i < nparts; i++) {
@@ -322,7 +327,10 @@ static int write_dataset(const struct maas_prep_job *job, const struct maas_tabl
 	char *tool = xasprintf("maas-prep %s", MAAS_VERSION);
 	json_decref(sources);
 	keys[nmeta] = "format"; vals[nmeta++] = DATASET_FORMAT;
-	keys[nmeta] = "task"; vals[nmeta++] = maas_task_name(spec->task);
+	if (spec->target) {
+		keys[nmeta] = "task";
+		vals[nmeta++] = maas_task_name(spec->task);
+	}
 	keys[nmeta] = "prep"; vals[nmeta++] = spec_text;
 	keys[nmeta] = "source_sha256"; vals[nmeta++] = digest;
 	keys[nmeta] = "sources"; vals[nmeta++] = sources_text;
@@ -517,6 +525,29 @@ out:
 
 /* ---- applying ---- */
 
+/* Puts rows[0..t->nrows) in the order of the time column, as the split
+ * that made the windows did (a time split with everything in train). */
+static int time_order(const struct maas_table *t, const char *column, size_t *rows, struct maas_err *e)
+{
+	struct maas_prep_opts o;
+	struct maas_split split;
+	long col = maas_table_find(t, column, strlen(column));
+
+	if (col < 0)
+		return maas_err_set(e, MAAS_EDATA, "input has no column '%s' (the spec's windows follow it)",
+				    column);
+	struct maas_schema s = {.ncols = t->ncols, .target = -1, .time_col = col, .group_col = -1};
+	maas_prep_opts_init(&o);
+	o.split = MAAS_SPLIT_TIME;
+	o.frac[0] = 1;
+	o.frac[1] = o.frac[2] = 0;
+	if (maas_split_rows(t, &s, rows, t->nrows, &o, &split, e) < 0)
+		return -1;
+	memcpy(rows, split.rows[MAAS_TRAIN], t->nrows * sizeof *rows);
+	maas_split_release(&split);
+	return 0;
+}
+
 static int apply(const struct maas_prep_job *job, struct maas_table *t, struct maas_spec *spec,
 		 struct maas_prep_result *res, struct maas_err *e)
 {
@@ -527,6 +558,8 @@ static int apply(const struct maas_prep_job *job, struct maas_table *t, struct m
 	memset(&b, 0, sizeof b);
 	for (size_t i = 0; i < t->nrows; i++)
 		rows[i] = i;
+	if (spec->window && spec->time_column && time_order(t, spec->time_column, rows, e) < 0)
+		goto out;
 	res->task = spec->task;
 	res->nfeatures = spec->nfeatures;
 	res->nclasses = spec->nclasses;

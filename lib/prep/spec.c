@@ -87,12 +87,15 @@
  * features    every feature name in order: the columns' lists concatenated.
  * dropped     [{"name", "reason"}]: raw columns not used and why ("constant",
  *             "all missing", "free text", "--drop").
- * window      null, or {"length", "horizon", "stride", "target_in_window"}:
+ * window      null, or {"length", "horizon", "stride", "target_in_window",
+ *             "time_column"}:
  *             sequences of length rows (>= 1) whose target is the row
  *             horizon rows after the last; stride (>= 1) rows between
  *             windows; target_in_window (boolean) means the first column is
  *             the target itself (a standard-scaled number), so past values
- *             of the target are inputs.
+ *             of the target are inputs; time_column (string or null,
+ *             optional) names the column whose order windows follow when
+ *             the spec is applied (null: the input's order).
  */
 #include "prep/prep.h"
 
@@ -177,6 +180,7 @@ static void free_strings(char **s, size_t n)
 void maas_spec_release(struct maas_spec *spec)
 {
 	free(spec->target);
+	free(spec->time_column);
 	free_strings(spec->classes, spec->nclasses);
 	free(spec->class_count);
 	for (size_t i = 0; spec->cols && i < spec->ncols; i++) {
@@ -297,11 +301,13 @@ json_t *maas_spec_to_json(const struct maas_spec *spec)
 	json_object_set_new(j, "features", strings_json(spec->features, spec->nfeatures));
 	json_object_set_new(j, "dropped", spec->dropped ? json_deep_copy(spec->dropped) : json_array());
 	if (spec->window)
-		json_object_set_new(j, "window", json_pack("{s:I, s:I, s:I, s:b}",
+		json_object_set_new(j, "window", json_pack("{s:I, s:I, s:I, s:b, s:o}",
 							   "length", (json_int_t)spec->window,
 							   "horizon", (json_int_t)spec->horizon,
 							   "stride", (json_int_t)spec->stride,
-							   "target_in_window", spec->target_in_window));
+							   "target_in_window", spec->target_in_window,
+							   "time_column", spec->time_column ?
+							   json_string(spec->time_column) : json_null()));
 	else
 		json_object_set_new(j, "window", json_null());
 	return j;
@@ -748,8 +754,17 @@ static int read_window(const json_t *j, struct maas_spec *spec, struct maas_err 
 	    get_size(w, "window", "stride", &spec->stride, e) < 0 ||
 	    get_bool(w, "window", "target_in_window", -1, &spec->target_in_window, e) < 0)
 		return -1;
+	const json_t *tc = json_object_get(w, "time_column");
+	if (tc && !json_is_null(tc)) {
+		const char *name;
+		if (get_str(w, "window", "time_column", &name, e) < 0)
+			return -1;
+		spec->time_column = xstrdup(name);
+	}
 	if (!spec->window)
 		return bad(e, "window.length", "must be at least 1");
+	if (!spec->horizon)
+		return bad(e, "window.horizon", "must be at least 1 (0 would put the target in its own window)");
 	if (!spec->stride)
 		return bad(e, "window.stride", "must be at least 1");
 	if (spec->target_in_window &&

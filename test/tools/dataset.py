@@ -71,15 +71,22 @@ def main():
     elif cmd == "same-as-apply":
         u, _ = load(sys.argv[3])
         x = u["data.x"]
+        # the applied sample for each source row (a window is keyed by its target row)
+        at = {int(r): i for i, r in enumerate(u["data.row"])}
         n = 0
         for split in ("train", "val", "test"):
             if split + ".x" not in t:
                 continue
             rows = t[split + ".row"]
-            if not np.array_equal(t[split + ".x"].view(np.uint32), x[rows].view(np.uint32)):
+            missing = [int(r) for r in rows if int(r) not in at]
+            if missing:
+                print(f"{split}: rows {missing[:5]} are not in the applied data")
+                sys.exit(1)
+            idx = np.array([at[int(r)] for r in rows], dtype=np.int64)
+            if not np.array_equal(t[split + ".x"].view(np.uint32), x[idx].view(np.uint32)):
                 print(f"{split}.x differs from the applied rows")
                 sys.exit(1)
-            if split + ".y" in t and "data.y" in u and not np.array_equal(t[split + ".y"], u["data.y"][rows]):
+            if split + ".y" in t and "data.y" in u and not np.array_equal(t[split + ".y"], u["data.y"][idx]):
                 print(f"{split}.y differs from the applied rows")
                 sys.exit(1)
             n += len(rows)

@@ -43,6 +43,9 @@ def main(path):
                     cmd.append(d)
                     continue
                 elif d.startswith("$ "):
+                    if cmd is not None:
+                        out.append(f"{status}\t" + "\n".join(cmd))
+                        status = 0
                     cmd = [d[2:]]
                     continue
                 if cmd is not None:
