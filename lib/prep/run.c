@@ -242,6 +242,73 @@ out:
 	return r;
 }
 
+/* ---- raw examples for self-tests ---- */
+
+#define MAX_EXAMPLES 8
+
+/* One raw record: the spec's input columns as the input had them (numbers,
+ * strings, null for missing), the way a client would send them. */
+static json_t *raw_record(const struct maas_table *t, const struct maas_spec *spec,
+			  const struct maas_binding *b, size_t row)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < spec->ncols; i++) {
+		size_t col = (size_t)b->col[i];
+		const struct maas_col *c = &t->cols[col];
+		json_t *v;
+		if (maas_table_missing(t, col, row)) {
+			v = json_null();
+		} else if (c->kind == MAAS_COL_NUM) {
+			char buf[32];
+			maas_float_text(c->num[row], buf, sizeof buf);
+			v = json_real(strtod(buf, NULL));
+		} else {
+			size_t len;
+			const char *str = maas_table_str(t, col, row, &len);
+			v = json_stringn(str, len);
+		}
+		json_object_set_new(o, spec->cols[i].name, v);
+	}
+	if (spec->time_column) {
+		long tc = maas_table_find(t, spec->time_column, strlen(spec->time_column));
+		size_t len;
+		const char *str = tc >= 0 ? maas_table_str(t, (size_t)tc, row, &len) : NULL;
+		if (str)
+			json_object_set_new(o, spec->time_column, json_stringn(str, len));
+	}
+	return o;
+}
+
+/* Up to MAX_EXAMPLES raw inputs from the last non-empty split (test, else
+ * val, else train): records, or for windows arrays of `window` records.
+ * maas-train replays them through the spec and the model into the bundle's
+ * examples.jsonl, and maas-serve replays those as a self-test on load. */
+static json_t *examples_json(const struct maas_table *t, const struct maas_spec *spec,
+			     const struct maas_binding *b, const struct part *parts, size_t nparts)
+{
+	json_t *a = json_array();
+	const struct part *p = NULL;
+	for (size_t i = 0; i < nparts; i++)
+		if (parts[i].count)
+			p = &parts[i];
+	if (!p)
+		return a;
+	size_t n = p->count < MAX_EXAMPLES ? p->count : MAX_EXAMPLES;
+	for (size_t k = 0; k < n; k++) {
+		size_t w = k * p->count / n;   /* spread over the split */
+		if (!spec->window) {
+			json_array_append_new(a, raw_record(t, spec, b, p->rows[w]));
+			continue;
+		}
+		json_t *seq = json_array();
+		size_t first = maas_window_first(w, spec->stride);
+		for (size_t r = 0; r < spec->window; r++)
+			json_array_append_new(seq, raw_record(t, spec, b, p->rows[first + r]));
+		json_array_append_new(a, seq);
+	}
+	return a;
+}
+
 static char *sources_digest(const struct maas_table *t, json_t **list)
 {
 	struct maas_buf b;
@@ -269,7 +336,7 @@ static int write_dataset(const struct maas_prep_job *job, const struct maas_tabl
 			 struct maas_prep_result *res, struct maas_err *e)
 {
 	struct maas_st_desc desc[12];
-	const char *keys[8], *vals[8];
+	const char *keys[10], *vals[10];
 	char *names[12];
 	size_t nd = 0, nmeta = 0;
 	int has_y = b->target >= 0 && spec->target, cls = spec->task == MAAS_TASK_CLASSIFICATION;
@@ -324,6 +391,9 @@ static int write_dataset(const struct maas_prep_job *job, const struct maas_tabl
 	json_decref(spec_json);
 	char *sources_text = json_dumps(sources, JSON_COMPACT);
 	char *report_text = report ? json_dumps(report, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+	json_t *examples = examples_json(t, spec, b, parts, nparts);
+	char *examples_text = json_dumps(examples, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(examples);
 	char *tool = xasprintf("maas-prep %s", MAAS_VERSION);
 	json_decref(sources);
 	keys[nmeta] = "format"; vals[nmeta++] = DATASET_FORMAT;
@@ -343,6 +413,8 @@ static int write_dataset(const struct maas_prep_job *job, const struct maas_tabl
 		keys[nmeta] = "report";
 		vals[nmeta++] = report_text;
 	}
+	keys[nmeta] = "examples";
+	vals[nmeta++] = examples_text;
 
 	if (maas_out_open(&out, job->output, 1, e) < 0)
 		goto out_meta;
@@ -389,6 +461,7 @@ out_meta:
 	free(spec_text);
 	free(sources_text);
 	free(report_text);
+	free(examples_text);
 	free(tool);
 out_names:
 	for (size_t k = 0; k < nd; k++)

@@ -287,3 +287,21 @@ assert not any(x.startswith('Name') for x in f), f
 		"$PY" "$TOP/test/tools/dataset.py" check big.safetensors
 	fi
 }
+
+@test "the dataset carries raw examples that --apply turns into its test rows" {
+	need_vega; need_numpy
+	maas-prep -q -t Miles_per_Gallon "$VEGA/cars.json" -o cars.safetensors
+	run -0 ds meta cars.safetensors examples
+	"$PY" -c 'import json, sys; [print(json.dumps(r)) for r in json.loads(sys.argv[1])]' "$output" > examples.jsonl
+	[ "$(wc -l < examples.jsonl)" -eq 8 ]
+	! grep -q Miles_per_Gallon examples.jsonl
+	maas-prep -q --apply cars.safetensors examples.jsonl -o ex.safetensors
+	run -0 "$PY" -c "
+import sys; sys.path.insert(0, '$TOP/test/tools'); import dataset, numpy as np
+t, _ = dataset.load('cars.safetensors'); u, _ = dataset.load('ex.safetensors')
+test = t['test.x'].view(np.uint32)
+for x in u['data.x'].view(np.uint32):
+    assert (test == x).all(axis=1).any(), 'an example is not a test row'
+print(len(u['data.x']))"
+	[ "$output" = 8 ]
+}
