@@ -294,7 +294,7 @@ assert not any(x.startswith('Name') for x in f), f
 	run -0 ds meta cars.safetensors examples
 	"$PY" -c 'import json, sys; [print(json.dumps(r)) for r in json.loads(sys.argv[1])]' "$output" > examples.jsonl
 	[ "$(wc -l < examples.jsonl)" -eq 8 ]
-	! grep -q Miles_per_Gallon examples.jsonl
+	run ! grep -q Miles_per_Gallon examples.jsonl
 	maas-prep -q --apply cars.safetensors examples.jsonl -o ex.safetensors
 	run -0 "$PY" -c "
 import sys; sys.path.insert(0, '$TOP/test/tools'); import dataset, numpy as np
