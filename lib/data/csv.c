@@ -28,12 +28,6 @@
 
 enum { F_QUOTED = 1, F_CHECK = 2 };
 
-struct field {
-	char *p;
-	size_t len;
-	unsigned flags;
-};
-
 struct csv {
 	struct maas_table *t;
 	struct maas_in *in;
@@ -46,7 +40,9 @@ struct csv {
 	char *buf;               /* [cap + 1 + PAD]: data in [pos, len), buf[len] = '\n', then PAD zeros */
 	size_t cap, len, pos;
 	int eof;
-	struct field *f;         /* fields of the record just parsed */
+	struct maas_text *f;     /* fields of the record just parsed (in buf: writable) */
+	unsigned char *ff;       /* [fcap] their F_ flags */
+	unsigned rec_flags;      /* the flags of all of them, or-ed */
 	size_t nf, fcap;
 	size_t rec_nl;           /* newlines inside its quotes */
 	uint64_t line;           /* line where the next record starts */
@@ -152,6 +148,7 @@ static int parse_record(struct csv *c)
 	const char delim = c->delim;
 	const size_t max_field = c->o->max_field;
 	size_t nl = 0, nf = 0;
+	unsigned rec_flags = 0;
 	char *start = p;
 #ifdef __SSE2__
 	const __m128i vdelim = _mm_set1_epi8(delim), vlf = _mm_set1_epi8('\n');
@@ -226,13 +223,15 @@ static int parse_record(struct csv *c)
 			if (nf >= c->o->max_columns)
 				return maas_err_set(c->e, MAAS_EDATA, "'%s' line %llu: more than %zu fields",
 						    c->name, line_of(c), c->o->max_columns);
-			xgrow(&c->f, &c->fcap, nf + 1, sizeof *c->f);
-			if (c->fcap > c->o->max_columns)
-				c->fcap = c->o->max_columns; /* so that the check above fires */
+			size_t cap = c->fcap;
+			xgrow(&c->f, &cap, nf + 1, sizeof *c->f);
+			c->ff = xrealloc(c->ff, cap);
+			c->fcap = cap > c->o->max_columns ? c->o->max_columns : cap; /* so that the check above fires */
 		}
-		c->f[nf].p = start;
+		c->f[nf].s = start;
 		c->f[nf].len = len;
-		c->f[nf].flags = flags;
+		c->ff[nf] = (unsigned char)flags;
+		rec_flags |= flags;
 		nf++;
 		if (p == end) {
 			c->pos = c->len;
@@ -251,6 +250,7 @@ static int parse_record(struct csv *c)
 	}
 	c->nf = nf;
 	c->rec_nl = nl;
+	c->rec_flags = rec_flags;
 	return 1;
 more:
 	/* a field that is already too long fails now, not after the buffer grew */
@@ -310,13 +310,15 @@ static size_t unquote(char *s, size_t len)
 /* Unquotes and checks the fields of the record that need it. */
 static int prepare_fields(struct csv *c)
 {
+	if (!c->rec_flags)
+		return 0;
 	for (size_t i = 0; i < c->nf; i++) {
-		struct field *f = &c->f[i];
-		if (!f->flags)
+		struct maas_text *f = &c->f[i];
+		if (!c->ff[i])
 			continue;
-		if (f->flags & F_QUOTED)
-			f->len = unquote(f->p, f->len);
-		int u = utf8_check(f->p, f->len);
+		if (c->ff[i] & F_QUOTED)
+			f->len = unquote((char *)f->s, f->len); /* the fields are in c->buf */
+		int u = utf8_check(f->s, f->len);
 		if (u == UTF8_BAD)
 			return field_error(c, i, "invalid UTF-8");
 		if (u == UTF8_NUL)
@@ -338,7 +340,7 @@ static int take_header(struct csv *c)
 	c->ncols = c->nf;
 	c->colmap = xmallocarray(c->nf, sizeof *c->colmap);
 	for (size_t i = 0; i < c->nf; i++) {
-		const char *name = c->f[i].p;
+		const char *name = c->f[i].s;
 		size_t len = c->f[i].len;
 		if (c->o->no_header || !len) {
 			len = (size_t)snprintf(gen, sizeof gen, "c%zu", i + 1);
@@ -366,8 +368,6 @@ static int take_header(struct csv *c)
 static int add_row(struct csv *c)
 {
 	struct maas_table *t = c->t;
-	const struct field *f = c->f;
-	const size_t *map = c->colmap;
 
 	if (c->nf != c->ncols)
 		return maas_err_set(c->e, MAAS_EDATA, "'%s' line %llu: %zu field%s, expected %zu (as in %s)",
@@ -375,10 +375,8 @@ static int add_row(struct csv *c)
 				    c->o->no_header ? "the first line" : "the header");
 	if (prepare_fields(c) < 0)
 		return -1;
-	maas_table_begin_row(t, c->src, c->line > UINT32_MAX ? UINT32_MAX : (uint32_t)c->line);
-	for (size_t i = 0; i < c->nf; i++)
-		maas_table_set_text_padded(t, map[i], f[i].p, f[i].len);
-	maas_table_end_row(t);
+	maas_table_add_text_row(t, c->src, c->line > UINT32_MAX ? UINT32_MAX : (uint32_t)c->line, c->colmap,
+				c->f, c->nf);
 	c->nrows++;
 	return 0;
 }
@@ -406,7 +404,7 @@ static int run(struct csv *c)
 			continue;
 		}
 		uint64_t lines = 1 + c->rec_nl;
-		if (c->nf == 1 && c->f[0].len == 0 && !c->f[0].flags) {
+		if (c->nf == 1 && c->f[0].len == 0 && !c->ff[0]) {
 			c->line += lines; /* blank line */
 			continue;
 		}
@@ -499,6 +497,7 @@ int maas_read_csv(struct maas_table *t, struct maas_in *in, size_t source, char 
 	int rc = run(&c);
 	free(c.buf);
 	free(c.f);
+	free(c.ff);
 	free(c.colmap);
 	return rc;
 }

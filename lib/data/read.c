@@ -1,10 +1,23 @@
-/* read.c - opening inputs (hashing, gzip), detecting formats, dispatch (see read.h). */
+/*
+ * read.c - opening inputs (hashing, gzip), detecting formats, dispatch (see read.h).
+ *
+ * The digest of a regular file (not stdin) of HASH_THREAD_MIN bytes or
+ * more is computed by a thread of its own, which reads the file a second
+ * time with pread (from the page cache the reader fills) while the reader
+ * parses: hashing then costs the reader nothing on a machine with a core
+ * to spare.  The two must have read as many bytes, or the file changed
+ * while it was read and that is an error.  Anything else (stdin, pipes,
+ * small files) is hashed as it is read.
+ */
 #include "data/read_int.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -14,12 +27,25 @@
 
 #define RAW_BLOCK ((size_t)1 << 18)   /* raw bytes read at a time */
 #define PEEK_BYTES ((size_t)1 << 16)  /* decompressed bytes sniffed */
+#define HASH_THREAD_MIN ((off_t)1 << 20) /* smaller files are hashed as they are read */
+#define HASH_BLOCK ((size_t)1 << 18)  /* bytes the hasher reads at a time */
+
+/* The thread that hashes a regular file on its own (see above). */
+struct hasher {
+	pthread_t thread;
+	int fd;
+	struct maas_sha256 *sha;
+	unsigned char *buf;    /* [HASH_BLOCK] */
+	uint64_t n;            /* bytes hashed */
+	int err;               /* errno of a failed read, or 0 */
+	atomic_int stop;       /* the input failed: the digest is not wanted */
+};
 
 struct maas_in {
 	int fd;
 	const char *name;
 	struct maas_sha256 sha;
-	int sha_done;
+	struct hasher *hasher; /* NULL: hashed here, as the bytes are read */
 	/* raw bytes read from fd, not yet handed on */
 	unsigned char *raw;
 	size_t raw_pos, raw_len;
@@ -74,6 +100,77 @@ const char *maas_in_name(const struct maas_in *in)
 	return in->name;
 }
 
+/* ---- the hasher ---- */
+
+static void *hasher_main(void *arg)
+{
+	struct hasher *h = arg;
+	while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
+		ssize_t r = pread(h->fd, h->buf, HASH_BLOCK, (off_t)h->n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			h->err = errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		maas_sha256_update(h->sha, h->buf, (size_t)r);
+		h->n += (uint64_t)r;
+	}
+	return NULL;
+}
+
+/* Starts the hasher for a large regular file at its start; without it (a
+ * pipe, a small file, no thread) the bytes are hashed as they are read. */
+static void hasher_start(struct maas_in *in)
+{
+	struct stat st;
+	if (fstat(in->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < HASH_THREAD_MIN ||
+	    lseek(in->fd, 0, SEEK_CUR) != 0)
+		return;
+	struct hasher *h = xcalloc(1, sizeof *h);
+	h->fd = in->fd;
+	h->sha = &in->sha;
+	h->buf = xmalloc(HASH_BLOCK);
+	atomic_init(&h->stop, 0);
+	if (pthread_create(&h->thread, NULL, hasher_main, h)) {
+		free(h->buf);
+		free(h);
+		return;
+	}
+	in->hasher = h;
+}
+
+/* Waits for the hasher: 0 when it hashed the bytes the reader read, else
+ * -1 with *e (with e NULL, it is stopped, the digest not wanted). */
+static int hasher_join(struct maas_in *in, struct maas_err *e)
+{
+	struct hasher *h = in->hasher;
+	int rc = 0;
+	if (!h)
+		return 0;
+	if (!e)
+		atomic_store(&h->stop, 1);
+	pthread_join(h->thread, NULL);
+	if (e && h->err) {
+		errno = h->err;
+		rc = maas_err_sys(e, MAAS_EIO, "cannot read '%s'", in->name);
+	} else if (e && h->n != in->nraw) {
+		rc = maas_err_set(e, MAAS_EIO, "cannot read '%s': the file changed while it was read", in->name);
+	}
+	free(h->buf);
+	free(h);
+	in->hasher = NULL;
+	return rc;
+}
+
+static void in_hash(struct maas_in *in, const void *p, size_t n)
+{
+	if (!in->hasher)
+		maas_sha256_update(&in->sha, p, n);
+}
+
 /* Reads the next raw block (when the last is used up): 1, 0 at the end, -1. */
 static int raw_fill(struct maas_in *in, struct maas_err *e)
 {
@@ -94,7 +191,7 @@ static int raw_fill(struct maas_in *in, struct maas_err *e)
 			in->raw_eof = 1;
 			return 0;
 		}
-		maas_sha256_update(&in->sha, in->raw, (size_t)r);
+		in_hash(in, in->raw, (size_t)r);
 		in->nraw += (uint64_t)r;
 		maas_progress_update(in->progress, in->progress_base + in->nraw);
 		return 1;
@@ -176,7 +273,7 @@ static ssize_t in_read_raw(struct maas_in *in, void *buf, size_t n, struct maas_
 		}
 		if (r == 0)
 			in->raw_eof = 1;
-		maas_sha256_update(&in->sha, buf, (size_t)r);
+		in_hash(in, buf, (size_t)r);
 		in->nraw += (uint64_t)r;
 		maas_progress_update(in->progress, in->progress_base + in->nraw);
 		return r;
@@ -212,7 +309,7 @@ ssize_t maas_in_read_full(struct maas_in *in, void *buf, size_t n, struct maas_e
 	return (ssize_t)got;
 }
 
-static int in_open(struct maas_in *in, int fd, const char *name, struct maas_progress *progress,
+static int in_open(struct maas_in *in, int fd, const char *name, int may_thread, struct maas_progress *progress,
 		   uint64_t progress_base, struct maas_err *e)
 {
 	memset(in, 0, sizeof *in);
@@ -222,6 +319,8 @@ static int in_open(struct maas_in *in, int fd, const char *name, struct maas_pro
 	in->progress_base = progress_base;
 	in->raw = xmalloc(RAW_BLOCK);
 	maas_sha256_init(&in->sha);
+	if (may_thread)
+		hasher_start(in);
 	/* the first two bytes tell gzip */
 	while (in->raw_len < 2 && !in->raw_eof) {
 		ssize_t r = read(fd, in->raw + in->raw_len, RAW_BLOCK - in->raw_len);
@@ -232,7 +331,7 @@ static int in_open(struct maas_in *in, int fd, const char *name, struct maas_pro
 		}
 		if (r == 0)
 			in->raw_eof = 1;
-		maas_sha256_update(&in->sha, in->raw + in->raw_len, (size_t)r);
+		in_hash(in, in->raw + in->raw_len, (size_t)r);
 		in->raw_len += (size_t)r;
 		in->nraw += (uint64_t)r;
 	}
@@ -277,6 +376,7 @@ static int in_drain(struct maas_in *in, struct maas_err *e)
 static void in_close(struct maas_in *in, char hex[MAAS_SHA256_HEX])
 {
 	char dummy[MAAS_SHA256_HEX];
+	hasher_join(in, NULL);
 	maas_sha256_final(&in->sha, hex ? hex : dummy);
 	if (in->z_ready)
 		inflateEnd(&in->z);
@@ -338,7 +438,7 @@ static int read_one(struct maas_table *t, const char *path, size_t src, const st
 	if (fd < 0)
 		return -1;
 
-	int rc = in_open(&in, fd, name, o->progress, *progress_done, e);
+	int rc = in_open(&in, fd, name, !maas_is_stdio(path), o->progress, *progress_done, e);
 	enum maas_format f = o->format;
 	const unsigned char *p = NULL;
 	size_t np = 0;
@@ -387,6 +487,8 @@ static int read_one(struct maas_table *t, const char *path, size_t src, const st
 	}
 	if (!rc)
 		rc = in_drain(&in, e);
+	if (!rc)
+		rc = hasher_join(&in, e);
 	*progress_done += in.nraw;
 	in_close(&in, rc ? NULL : hex);
 	if (!rc)

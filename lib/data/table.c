@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "core/mem.h"
 
@@ -179,10 +182,17 @@ int maas_parse_number(const char *s, size_t len, double *v)
 }
 
 /*
- * The common case of a CSV cell, [-+]digits[.digits] with at most 7 digits
- * on either side, 8 bytes at a time (SWAR) and without a branch per digit.
- * s[len..len+8) must be readable.  Returns 1 with *v, or -1 when the
- * general parser must decide.
+ * parse_float_fast: the common case of a CSV cell, [-+]digits[.digits] with
+ * a few digits on either side, without a branch per digit (nor on the
+ * sign, which is as random as the data).  len >= 1 and s[len..len +
+ * MAAS_TEXT_PAD) must be readable.  Returns 1 with *f, the float32 of the
+ * number, and *frac, 1 when its fractional digits are not all zero; or 0
+ * when the general parser must decide.  The result is the general
+ * parser's: m (the digits) and the quotient m / 10^n2 are exact doubles,
+ * rounded once to double and once to float, and that float rounding is
+ * symmetric, so the sign is set afterwards; the quotient is an integer
+ * exactly when the fractional digits are all zero (nonint()), as m has at
+ * most 15 digits.
  */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 static inline uint64_t load8(const char *p)
@@ -190,15 +200,6 @@ static inline uint64_t load8(const char *p)
 	uint64_t w;
 	memcpy(&w, p, 8);
 	return w;
-}
-
-/* leading ASCII digits of the 8 bytes (the first byte is the lowest) */
-static inline unsigned lead_digits(uint64_t w)
-{
-	uint64_t t = (w & 0xF0F0F0F0F0F0F0F0ULL) | (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4);
-	uint64_t x = t ^ 0x3333333333333333ULL;
-	uint64_t nz = (((x & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL) | x) & 0x8080808080808080ULL;
-	return nz ? (unsigned)__builtin_ctzll(nz) >> 3 : 8;
 }
 
 /* the value of the first n (1..8) digits of w */
@@ -214,21 +215,63 @@ static inline uint64_t digits_value(uint64_t w, unsigned n)
 
 static const uint64_t pow10_u64[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
 
-static int parse_number_swar(const char *s, size_t len, double *v)
+#ifdef __SSE2__
+/* SSE2: the cell checked 16 bytes at a time (after the sign at most 16
+ * bytes of digits and at most one '.'), at most 8 digits on either side,
+ * each side summed 8 bytes at a time. */
+static inline int parse_float_fast(const char *s, size_t len, float *f, unsigned *frac)
+{
+	uint32_t neg = s[0] == '-';
+	size_t sign = neg | (s[0] == '+');
+	const char *p = s + sign;
+	size_t n = len - sign;
+	if (n - 1 >= 16) /* nothing, or more than 16 bytes */
+		return 0;
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+	unsigned in = (1u << n) - 1;
+	unsigned digit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d));
+	unsigned dot = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & in;
+	if ((~digit & in) != dot || (dot & (dot - 1)))
+		return 0;
+	unsigned n1 = dot ? (unsigned)__builtin_ctz(dot) : (unsigned)n;
+	unsigned n2 = dot ? (unsigned)n - n1 - 1 : 0;
+	if (n1 > 8 || n2 > 8 || n1 + n2 == 0)
+		return 0;
+	uint64_t m = n1 ? digits_value(load8(p), n1) : 0;
+	uint64_t fr = n2 ? digits_value(load8(p + n1 + 1), n2) : 0;
+	m = m * pow10_u64[n2] + fr;
+	float r = (float)((double)m / pow10_exact[n2]);
+	uint32_t u;
+	memcpy(&u, &r, sizeof u);
+	u |= neg << 31;
+	memcpy(f, &u, sizeof u);
+	*frac = fr != 0;
+	return 1;
+}
+#else
+/* leading ASCII digits of the 8 bytes (the first byte is the lowest) */
+static inline unsigned lead_digits(uint64_t w)
+{
+	uint64_t t = (w & 0xF0F0F0F0F0F0F0F0ULL) | (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4);
+	uint64_t x = t ^ 0x3333333333333333ULL;
+	uint64_t nz = (((x & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL) | x) & 0x8080808080808080ULL;
+	return nz ? (unsigned)__builtin_ctzll(nz) >> 3 : 8;
+}
+
+/* SWAR: at most 7 digits on either side, 8 bytes at a time. */
+static inline int parse_float_fast(const char *s, size_t len, float *f, unsigned *frac)
 {
 	const char *p = s, *end = s + len;
-	int neg = 0;
-	if (p < end && (*p == '-' || *p == '+')) {
-		neg = *p == '-';
-		p++;
-	}
+	uint32_t neg = *p == '-';
+	p += neg | (*p == '+');
 	uint64_t w = load8(p);
 	unsigned n1 = lead_digits(w), n2 = 0;
 	if (n1 > (size_t)(end - p))
 		n1 = (unsigned)(end - p);
 	if (n1 == 8)
-		return -1;
-	uint64_t m = n1 ? digits_value(w, n1) : 0;
+		return 0;
+	uint64_t m = n1 ? digits_value(w, n1) : 0, fr = 0;
 	p += n1;
 	if (p < end && *p == '.') {
 		p++;
@@ -237,22 +280,29 @@ static int parse_number_swar(const char *s, size_t len, double *v)
 		if (n2 > (size_t)(end - p))
 			n2 = (unsigned)(end - p);
 		if (n2 == 8)
-			return -1;
-		if (n2)
-			m = m * pow10_u64[n2] + digits_value(w, n2);
+			return 0;
+		if (n2) {
+			fr = digits_value(w, n2);
+			m = m * pow10_u64[n2] + fr;
+		}
 		p += n2;
 	}
 	if (p != end || n1 + n2 == 0)
-		return -1;
-	double d = (double)m / pow10_exact[n2]; /* m < 10^14: exact, one rounding */
-	*v = neg ? -d : d;
+		return 0;
+	float r = (float)((double)m / pow10_exact[n2]);
+	uint32_t u;
+	memcpy(&u, &r, sizeof u);
+	u |= neg << 31;
+	memcpy(f, &u, sizeof u);
+	*frac = fr != 0;
 	return 1;
 }
+#endif
 #else
-static int parse_number_swar(const char *s, size_t len, double *v)
+static inline int parse_float_fast(const char *s, size_t len, float *f, unsigned *frac)
 {
-	(void)s, (void)len, (void)v;
-	return -1;
+	(void)s, (void)len, (void)f, (void)frac;
+	return 0;
 }
 #endif
 
@@ -484,7 +534,7 @@ void maas_table_begin_row(struct maas_table *t, size_t source, uint32_t line)
 	t->in_row = 1;
 }
 
-static int is_na(const struct maas_table *t, const char *s, size_t len)
+static inline int is_na(const struct maas_table *t, const char *s, size_t len)
 {
 	if (!len)
 		return 1;
@@ -559,26 +609,66 @@ void maas_table_set_text(struct maas_table *t, size_t col, const char *s, size_t
 	set_str(t, c, s, len);
 }
 
-void maas_table_set_text_padded(struct maas_table *t, size_t col, const char *s, size_t len)
+/* A cell of the row being built that is not missing: 0 when it is the
+ * table's, 1 when it is missing (a missing-value token). */
+static inline int set_cell_padded(struct maas_table *t, struct maas_col *c, const char *s, size_t len)
 {
-	struct maas_col *c = &t->cols[col];
-	double v;
-	int r;
-
-	if (is_na(t, s, len)) {
-		maas_table_set_missing(t, col);
-		return;
-	}
+	if (is_na(t, s, len))
+		return 1;
 	if (c->kind == MAAS_COL_NUM) {
-		r = parse_number_swar(s, len, &v);
-		if (r < 0)
-			r = maas_parse_number(s, len, &v);
-		if (r) {
+		float f;
+		unsigned frac;
+		double v;
+		if (parse_float_fast(s, len, &f, &frac)) {
+			c->num[t->nrows] = f;
+			c->n_nonint += frac;
+			return 0;
+		}
+		if (maas_parse_number(s, len, &v)) {
 			put_num(t, c, v);
-			return;
+			return 0;
 		}
 	}
 	set_str(t, c, s, len);
+	return 0;
+}
+
+void maas_table_set_text_padded(struct maas_table *t, size_t col, const char *s, size_t len)
+{
+	if (set_cell_padded(t, &t->cols[col], s, len))
+		maas_table_set_missing(t, col);
+}
+
+void maas_table_add_text_row(struct maas_table *t, size_t source, uint32_t line, const size_t *cols,
+			     const struct maas_text *cells, size_t n)
+{
+	if (n != t->ncols) {
+		maas_table_begin_row(t, source, line);
+		for (size_t i = 0; i < n; i++)
+			maas_table_set_text_padded(t, cols[i], cells[i].s, cells[i].len);
+		maas_table_end_row(t);
+		return;
+	}
+	/* every column gets a cell: no missing ones to fill first or count after
+	 * (a cell is missing only when it is a missing-value token: numbers are
+	 * finite and strings have ids from 1) */
+	size_t r = t->nrows;
+	reserve_rows(t, r + 1);
+	t->line[r] = line;
+	t->source[r] = (uint16_t)source;
+	t->in_row = 1;
+	for (size_t i = 0; i < n; i++) {
+		struct maas_col *c = &t->cols[cols[i]];
+		if (set_cell_padded(t, c, cells[i].s, cells[i].len)) {
+			if (c->kind == MAAS_COL_NUM)
+				c->num[r] = NAN;
+			else
+				c->sid[r] = 0;
+			c->n_missing++;
+		}
+	}
+	t->nrows++;
+	t->in_row = 0;
 }
 
 void maas_table_set_num(struct maas_table *t, size_t col, double v)

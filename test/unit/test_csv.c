@@ -308,6 +308,12 @@ static void test_large(void)
 	is_int(t.line[8], 11, "line after a two-line record");
 	is_int(t.line[59999], 60000 + 1 + 3, "last line counts the newlines in quotes");
 	is_near(t.cols[1].num[59999], 59999.25, 0.01, "last value");
+	{
+		/* over 1 MiB: hashed by the reader's second thread */
+		char h[MAAS_SHA256_HEX];
+		maas_sha256_file("big.csv", h, &e);
+		is_str(t.source_sha256[0], h, "sha256 of a large plain file (hashing thread)");
+	}
 	maas_table_release(&t);
 
 	is_int(rd1(&t, "big.csv.gz", NULL, &e), 0, "gzip reads: %s", e.msg);
