@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # examples/demo.sh - the main job end to end on the example data (make demo).
 #
-# Today the toolchain is maas-prep, so the demo prepares the example data
-# four ways and shows what came out.  Each later tool extends it.
+# Today the toolchain is maas-prep and maas-train: the demo prepares the
+# example data four ways, trains a classifier and a forecaster on it, and
+# shows what came out.  Each later tool extends it.
 #
 # Environment: MAAS_BIN (directory of the binaries; default bin/),
 # DEMO_OUT (where the outputs go; default examples/out).
@@ -41,6 +42,21 @@ step "4. new data, transformed exactly as the training data was"
 head -n 31 "$data/seattle-weather.csv" >"$out/new-days.csv"
 echo "\$ maas-prep --apply weather.safetensors new-days.csv -o new-days.safetensors"
 maas-prep --apply "$out/weather.safetensors" "$out/new-days.csv" -o "$out/new-days.safetensors"
+
+step "5. train: an MLP that tells the weather from the day's measurements"
+echo "\$ maas-train -e 30 --name weather weather.safetensors -o weather.maas"
+maas-train -e 30 --name weather "$out/weather.safetensors" -o "$out/weather.maas" --log "$out/weather-epochs.jsonl"
+tail -n 2 "$out/weather-epochs.jsonl"
+
+step "6. train: a GRU that forecasts tomorrow's temp_max from 14 days"
+echo "\$ maas-train -a gru:32 -e 10 forecast.safetensors -o forecast.maas"
+maas-train -a gru:32 -e 10 "$out/forecast.safetensors" -o "$out/forecast.maas" --log "$out/forecast-epochs.jsonl"
+tail -n 1 "$out/forecast-epochs.jsonl"
+
+step "7. what a bundle holds (weather.maas)"
+ls -l "$out/weather.maas"
+echo "first self-test example (raw input, and what the model answers):"
+head -n 1 "$out/weather.maas/examples.jsonl"
 
 step "what came out (in ${out#"$PWD"/})"
 ls -l "$out"

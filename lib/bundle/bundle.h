@@ -123,6 +123,12 @@ struct maas_bundle_writer {
  * compression is maas-pack's job.  The tree is built beside the target
  * (in $TMPDIR for "-"). */
 int maas_bundle_begin(struct maas_bundle_writer *w, const char *path, struct maas_err *e);
+/* What maas_bundle_begin refuses about a target, checked alone so that a
+ * tool can refuse before hours of work: an empty or compressed name, a
+ * file that is not a bundle directory (unless the name ends in ".tar"),
+ * a non-empty directory without MODEL.json.  An existing bundle is fine
+ * (replaced when the caller commits with replace). */
+int maas_bundle_check_target(const char *path, struct maas_err *e);
 
 /* The temporary directory where files go; valid until commit or abort. */
 const char *maas_bundle_writer_dir(const struct maas_bundle_writer *w);

@@ -14,6 +14,7 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -43,15 +44,46 @@ static int compressed_name(const char *path)
 	return 0;
 }
 
-int maas_bundle_begin(struct maas_bundle_writer *w, const char *path, struct maas_err *e)
+int maas_bundle_check_target(const char *path, struct maas_err *e)
 {
-	memset(w, 0, sizeof *w);
+	struct stat st;
+
 	if (!*path)
 		return maas_err_set(e, MAAS_EUSAGE, "cannot write a bundle to an empty path");
 	if (compressed_name(path))
 		return maas_err_set(e, MAAS_EUSAGE,
 				    "cannot write bundle '%s': compressed bundles are made with maas-pack; "
 				    "name a directory or a .tar file", path);
+	if (maas_is_stdio(path) || has_suffix(path, ".tar") || lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return maas_err_set(e, MAAS_ECANTCREAT,
+				    "cannot write bundle '%s': a file that is not a bundle directory is there "
+				    "(name a .tar file for a tar bundle)", path);
+	char *m = xasprintf("%s/%s", path, MAAS_BUNDLE_MANIFEST);
+	int is_bundle = access(m, F_OK) == 0;
+	free(m);
+	if (is_bundle)
+		return 0;
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int empty = 1;
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = 0;
+	if (d)
+		closedir(d);
+	if (d && empty)
+		return 0;
+	return maas_err_set(e, MAAS_ECANTCREAT, "cannot write bundle '%s': a directory that is not a bundle "
+			    "is there (not replacing it)", path);
+}
+
+int maas_bundle_begin(struct maas_bundle_writer *w, const char *path, struct maas_err *e)
+{
+	memset(w, 0, sizeof *w);
+	if (maas_bundle_check_target(path, e) < 0)
+		return -1;
 	w->tar = maas_is_stdio(path) || has_suffix(path, ".tar");
 	if (maas_is_stdio(path) ? bundle_private_dir(&w->dir, e) < 0
 				: maas_outdir_begin(&w->dir, path, e) < 0)

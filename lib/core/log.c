@@ -84,6 +84,8 @@ double maas_now(void)
 
 void maas_progress_start(struct maas_progress *p, const char *label, uint64_t total)
 {
+	if (!p)
+		return;
 	memset(p, 0, sizeof *p);
 	snprintf(p->label, sizeof p->label, "%s", label);
 	p->total = total;

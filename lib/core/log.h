@@ -41,7 +41,7 @@ struct maas_progress {
 	int enabled, drawn;
 };
 
-/* total 0 means unknown (a counter instead of a bar). */
+/* total 0 means unknown (a counter instead of a bar).  p may be NULL. */
 void maas_progress_start(struct maas_progress *p, const char *label, uint64_t total);
 /* Sets the count; redraws at most ten times a second.  p may be NULL. */
 void maas_progress_update(struct maas_progress *p, uint64_t done);
