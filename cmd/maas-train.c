@@ -370,6 +370,8 @@ int main(int argc, char **argv)
 	char **args = xcalloc((size_t)argc + 1, sizeof *args);
 	for (int i = 0; i < argc; i++)
 		args[i] = xstrdup(argv[i]);
+	c.job.argv = (const char *const *)args;   /* held by the static c: reachable until exit */
+	c.job.argc = argc;
 	if ((rc = maas_opt_parse(options, synopsis, argc, argv, apply_option, &c)) >= 0)
 		return rc;
 	if (optind + 1 != argc)
@@ -387,8 +389,6 @@ int main(int argc, char **argv)
 	} else if (c.log || !maas_is_stdio(c.job.output)) {
 		c.logf = stdout;
 	}
-	c.job.argv = (const char *const *)args;
-	c.job.argc = argc;
 	c.job.hooks.on_epoch = on_epoch;
 	c.job.hooks.on_info = on_info;
 	c.job.hooks.ctx = &c;

@@ -277,15 +277,17 @@ struct sink {
 	int failed;
 };
 
+/* After the first failed write the sink swallows the rest and the caller
+ * stops adding entries: a libarchive writer in its fatal state leaks its
+ * block buffer on archive_write_free (libarchive 3.6), so it is always
+ * closed normally and the failure is reported from s->failed. */
 static la_ssize_t sink_write(struct archive *a, void *cd, const void *p, size_t n)
 {
 	struct sink *s = cd;
 
-	if (maas_out_write(s->o, p, n, s->e) < 0) {
+	(void)a;
+	if (!s->failed && maas_out_write(s->o, p, n, s->e) < 0)
 		s->failed = 1;
-		archive_set_error(a, EIO, "%s", s->e->msg);
-		return -1;
-	}
 	return (la_ssize_t)n;
 }
 
@@ -368,17 +370,16 @@ static int write_tar(const struct maas_bundle_writer *w, const struct bundle_tre
 				     a ? archive_error_string(a) : "cannot start libarchive");
 		goto fail;
 	}
-	if (tar_entry(a, &s, w->dir.tmp, m, bname, e) < 0)
-		goto fail;
-	for (size_t i = 0; i < t->n; i++)
+	int bad = tar_entry(a, &s, w->dir.tmp, m, bname, e) < 0;
+	for (size_t i = 0; i < t->n && !bad && !s.failed; i++)
 		if (&t->v[i] != m && tar_entry(a, &s, w->dir.tmp, &t->v[i], bname, e) < 0)
-			goto fail;
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		if (!s.failed)
-			maas_err_set(e, MAAS_EIO, "cannot write bundle '%s': %s", bname,
-				     archive_error_string(a));
-		goto fail;
+			bad = 1;
+	if (archive_write_close(a) != ARCHIVE_OK && !bad && !s.failed) {
+		maas_err_set(e, MAAS_EIO, "cannot write bundle '%s': %s", bname, archive_error_string(a));
+		bad = 1;
 	}
+	if (bad || s.failed)
+		goto fail;
 	archive_write_free(a);
 	return maas_out_commit(&o, e);
 fail:

@@ -38,8 +38,10 @@ static int options(const struct maas_train_job *job, const struct maas_dataset *
 		maas_train_opts_copy(o, &job->opts);
 		if (o->init && !o->arch) {
 			char *arch = maas_bundle_arch(o->init, e);
-			if (!arch)
+			if (!arch) {
+				maas_train_opts_release(o);
 				return -1;
+			}
 			free(o->arch);
 			o->arch = arch;
 		}
