@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,10 +305,23 @@ static void on_fatal(int sig)
 	raise(sig);
 }
 
+/* The first SIGINT/SIGTERM asks for a checkpoint and a clean stop; another
+ * one a second or more later kills at once.  One sooner is the same
+ * request delivered twice (timeout(1) signals the child, then its whole
+ * process group). */
 static void on_stop(int sig)
 {
-	if (stop_signal)
-		on_fatal(sig);
+	static struct timespec first;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (stop_signal) {
+		double dt = (double)(now.tv_sec - first.tv_sec) + (double)(now.tv_nsec - first.tv_nsec) * 1e-9;
+		if (dt >= 1.0)
+			on_fatal(sig);
+		return;
+	}
+	first = now;
 	stop_signal = sig;
 }
 
@@ -365,6 +379,11 @@ int main(int argc, char **argv)
 
 	memset(&c, 0, sizeof c);
 	maas_log_init(argv[0], MAAS_LOG_NORMAL);
+	/* first: a signal during start-up is noticed at the first batch */
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	signal(SIGHUP, on_fatal);
+	signal(SIGPIPE, on_fatal);
 	maas_train_opts_init(&c.job.opts);
 	/* the command line as given, for the bundle's lineage (before getopt permutes argv) */
 	char **args = xcalloc((size_t)argc + 1, sizeof *args);
@@ -395,10 +414,6 @@ int main(int argc, char **argv)
 	c.job.hooks.stop = &stop_signal;
 	c.job.hooks.progress = &progress;
 	maas_progress_start(&progress, "training", 0);
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
-	signal(SIGHUP, on_fatal);
-	signal(SIGPIPE, on_fatal);
 
 	rc = maas_train_run(&c.job, &res, &e);
 	maas_progress_finish(&progress);

@@ -62,3 +62,34 @@ load helper
 	[[ $output == *"missing>0.05"* ]]
 	cmp before.safetensors out/weather.safetensors
 }
+
+# the training examples, shortened; they must run as written and leave
+# what they promise
+@test "examples/fashion-mnist-mlp.sh trains an MLP on Fashion-MNIST" {
+	need_fmnist; need_numpy
+	run -0 "$TOP/examples/fashion-mnist-mlp.sh" out 2
+	[ "$(wc -l < out/fashion-epochs.jsonl)" -eq 2 ]
+	run -0 "$PY" -c "
+import json
+m = json.load(open('out/fashion.maas/MODEL.json'))
+acc = m['metrics']['test']['accuracy']
+assert acc > 0.8, acc
+print(acc)"
+}
+
+@test "examples/forecast-gru.sh trains a GRU forecaster" {
+	run -0 "$TOP/examples/forecast-gru.sh" out 3
+	[ -s out/forecast.maas/weights.safetensors ]
+	grep -q '"val_rmse"' out/forecast-epochs.jsonl
+}
+
+@test "examples/fine-tune.sh fine-tunes with a new output layer and names its parent" {
+	need_numpy
+	run -0 "$TOP/examples/fine-tune.sh" out 3
+	run -0 "$PY" -c "
+import json
+m = json.load(open('out/wet.maas/MODEL.json'))
+assert m['lineage']['parents'], m['lineage']
+print(m['outputs'])"
+	[[ $output == *no* && $output == *yes* ]]
+}
