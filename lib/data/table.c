@@ -748,6 +748,23 @@ void maas_table_end_row(struct maas_table *t)
 	t->in_row = 0;
 }
 
+void maas_table_clear_rows(struct maas_table *t)
+{
+	for (size_t i = 0; i < t->ncols; i++) {
+		struct maas_col *c = &t->cols[i];
+		if (c->kind == MAAS_COL_STR && !c->forced_str) {
+			free(c->sid);
+			c->sid = NULL;
+			c->kind = MAAS_COL_NUM;
+			col_alloc(c, t->cap);
+		}
+		maas_dict_release(&c->dict);
+		c->n_missing = c->n_nonint = c->n_json_bool = c->n_json_str = 0;
+	}
+	t->nrows = 0;
+	t->in_row = 0;
+}
+
 const char *maas_table_str(const struct maas_table *t, size_t col, size_t row, size_t *len)
 {
 	const struct maas_col *c = &t->cols[col];

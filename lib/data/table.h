@@ -150,6 +150,15 @@ void maas_table_reserve(struct maas_table *t, size_t nrows);
 /* Stores a number into a missing cell of an existing row (as set_num). */
 void maas_table_put_num(struct maas_table *t, size_t col, size_t row, double v);
 
+/* Empties a table for reuse (a server parses each batch of records into
+ * the same table): no rows; every column back to how maas_table_column
+ * made it (numbers, or strings when wanted or forced), its dictionary and
+ * counts emptied.  Columns, sources, missing-value tokens and want_str
+ * names stay, and so does the memory for rows, so refilling allocates only
+ * for strings.  Strings from maas_table_str and bindings made before are
+ * invalid afterwards.  Not while a row is being built. */
+void maas_table_clear_rows(struct maas_table *t);
+
 /* Reading cells. */
 static inline int maas_table_missing(const struct maas_table *t, size_t col, size_t row)
 {

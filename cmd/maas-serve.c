@@ -1,0 +1,291 @@
+/*
+ * maas-serve - answer predictions from bundles: an HTTP server (Open
+ * Inference Protocol v2, a records API, Prometheus metrics), or batch mode
+ * from stdin to stdout with --stdin.
+ *
+ * The options live in the table below; lib/serve/predict.c loads the
+ * bundles and predicts, lib/serve/http.c serves them, lib/serve/batch.c
+ * runs batch mode.  See maas-serve(1).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/opt.h"
+#include "nn/blas.h"
+#include "serve/batch.h"
+#include "serve/http.h"
+#include "serve/predict.h"
+
+#define DRAIN_SECONDS 30.0
+
+enum {
+	OPT_PORT = 1, OPT_LISTEN, OPT_THREADS, OPT_MAX_BODY, OPT_MAX_ROWS, OPT_MAX_IN_FLIGHT, OPT_ACCESS_LOG,
+	OPT_STDIN, OPT_FORMAT, OPT_BATCH_SIZE, OPT_QUIET, OPT_VERBOSE,
+};
+
+static const struct maas_option options[] = {
+	{"port", 'p', "PORT", "listen on 127.0.0.1:PORT; 0 picks a free port (default: 8080)", NULL, OPT_PORT},
+	{"listen", 'l', "ADDR:PORT", "listen on this address and port, e.g. 0.0.0.0:8080 or [::1]:8080", NULL, OPT_LISTEN},
+	{"threads", 0, "N", "worker threads (default: the number of cores); with --stdin, BLAS threads", NULL, OPT_THREADS},
+	{"max-body", 0, "BYTES", "refuse request bodies larger than BYTES with 413 (default: 16777216)", NULL, OPT_MAX_BODY},
+	{"max-rows", 0, "N", "refuse requests of more than N rows with 413 (default: no limit)", NULL, OPT_MAX_ROWS},
+	{"max-in-flight", 0, "N", "answer 503 with Retry-After beyond N requests at once (default: no limit)", NULL, OPT_MAX_IN_FLIGHT},
+	{"access-log", 0, "FILE", "append one JSON line per request to FILE", "file", OPT_ACCESS_LOG},
+	{"stdin", 0, "BUNDLE", "batch mode: predict the records on stdin with BUNDLE, write them to stdout", "file", OPT_STDIN},
+	{"format", 'f', "FORMAT", "batch mode input: jsonl, csv or tsv (default: jsonl)", "jsonl|csv|tsv", OPT_FORMAT},
+	{"batch-size", 'b', "N", "rows per forward pass (default: 64; 256 with --stdin)", NULL, OPT_BATCH_SIZE},
+	{"quiet", 'q', NULL, "print nothing but errors", NULL, OPT_QUIET},
+	{"verbose", 'v', NULL, "say more: each model's load time, the BLAS kernels, and an access log on stderr", NULL, OPT_VERBOSE},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
+
+static const char *const synopsis[] = {
+	"[options] [NAME[:VERSION]=]BUNDLE ...",
+	"--stdin BUNDLE [--format jsonl|csv|tsv] [options] < records > predictions",
+	NULL,
+};
+
+struct cli {
+	struct maas_http_opts http;
+	char *listen_copy;
+	const char *access_log, *stdin_bundle;
+	enum maas_batch_format format;
+	int port_set, listen_set, batch_size, threads, verbosity;
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	struct maas_err e;
+	maas_err_set(&e, MAAS_EUSAGE, fmt, arg);
+	return maas_report_error(&e);
+}
+
+/* A whole number from lo to hi. */
+static int parse_num(const char *s, unsigned long long lo, unsigned long long hi, unsigned long long *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return *end || errno || *out < lo || *out > hi ? -1 : 0;
+}
+
+static int apply_option(void *ctx, int id, const char *arg)
+{
+	struct cli *c = ctx;
+	unsigned long long v;
+	struct maas_err e;
+
+	switch (id) {
+	case OPT_PORT:
+		if (parse_num(arg, 0, 65535, &v))
+			return usage_error("bad --port '%s': a number from 0 to 65535", arg);
+		c->http.port = (int)v;
+		c->port_set = 1;
+		break;
+	case OPT_LISTEN:
+		free(c->listen_copy);
+		c->listen_copy = NULL;
+		if (maas_http_parse_listen(&c->http, arg, &c->listen_copy, &e))
+			return maas_report_error(&e);
+		c->listen_set = 1;
+		break;
+	case OPT_THREADS:
+		if (parse_num(arg, 1, 1024, &v))
+			return usage_error("bad --threads '%s': a whole number from 1 to 1024", arg);
+		c->threads = (int)v;
+		break;
+	case OPT_MAX_BODY:
+		if (parse_num(arg, 1, (unsigned long long)1 << 40, &v))
+			return usage_error("bad --max-body '%s': a number of bytes from 1", arg);
+		c->http.max_body = (size_t)v;
+		break;
+	case OPT_MAX_ROWS:
+		if (parse_num(arg, 1, (unsigned long long)1 << 40, &v))
+			return usage_error("bad --max-rows '%s': a whole number from 1", arg);
+		c->http.max_rows = (size_t)v;
+		break;
+	case OPT_MAX_IN_FLIGHT:
+		if (parse_num(arg, 1, 1000000, &v))
+			return usage_error("bad --max-in-flight '%s': a whole number from 1", arg);
+		c->http.max_in_flight = (size_t)v;
+		break;
+	case OPT_ACCESS_LOG: c->access_log = arg; break;
+	case OPT_STDIN: c->stdin_bundle = arg; break;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "jsonl"))
+			c->format = MAAS_BATCH_JSONL;
+		else if (!strcmp(arg, "csv"))
+			c->format = MAAS_BATCH_CSV;
+		else if (!strcmp(arg, "tsv"))
+			c->format = MAAS_BATCH_TSV;
+		else
+			return usage_error("bad --format '%s': jsonl, csv or tsv", arg);
+		break;
+	case OPT_BATCH_SIZE:
+		if (parse_num(arg, 1, 65536, &v))
+			return usage_error("bad --batch-size '%s': a whole number from 1 to 65536", arg);
+		c->batch_size = (int)v;
+		break;
+	case OPT_QUIET: c->verbosity = MAAS_LOG_QUIET; break;
+	case OPT_VERBOSE: c->verbosity++; break;
+	}
+	return 0;
+}
+
+/* "[NAME[:VERSION]=]PATH": a name has no '/', so paths with '=' still work */
+static void split_operand(const char *arg, char **name, char **version, const char **path)
+{
+	const char *eq = strchr(arg, '=');
+	*name = *version = NULL;
+	*path = arg;
+	if (!eq || eq == arg || memchr(arg, '/', (size_t)(eq - arg)))
+		return;
+	const char *colon = memchr(arg, ':', (size_t)(eq - arg));
+	*name = xstrndup(arg, (size_t)((colon ? colon : eq) - arg));
+	if (colon)
+		*version = xstrndup(colon + 1, (size_t)(eq - colon - 1));
+	*path = eq + 1;
+}
+
+static int load(struct maas_served *m, const char *arg, struct maas_err *e)
+{
+	char *name, *version;
+	const char *path;
+	int rc;
+
+	split_operand(arg, &name, &version, &path);
+	if ((name && !*name) || (version && !*version)) {
+		free(name);
+		free(version);
+		return maas_err_set(e, MAAS_EUSAGE, "bad model '%s': write NAME=BUNDLE or NAME:VERSION=BUNDLE", arg);
+	}
+	rc = maas_served_load(m, path, version ? version : "1", e);
+	if (!rc && name) {
+		free(m->name);
+		m->name = name;
+		name = NULL;
+	}
+	free(name);
+	free(version);
+	if (rc)
+		return -1;
+	maas_verbose("loaded '%s' version %s from '%s' in %.1f ms (%zu examples replayed)", m->name, m->version,
+		     m->path, m->load_seconds * 1e3, m->nexamples);
+	return 0;
+}
+
+static int batch_mode(struct cli *c)
+{
+	struct maas_served m;
+	struct maas_err e;
+	int rc;
+
+	if (load(&m, c->stdin_bundle, &e))
+		return maas_report_error(&e);
+	rc = maas_serve_batch(&m, 0, stdout, c->format, (size_t)c->batch_size, &e);
+	if (!rc && fflush(stdout) != 0)
+		rc = maas_err_sys(&e, MAAS_EIO, "cannot write '%s'", "<stdout>");
+	maas_served_release(&m);
+	return rc ? maas_report_error(&e) : 0;
+}
+
+static int server_mode(struct cli *c, char **bundles, int n)
+{
+	struct maas_served *models = xcalloc((size_t)n, sizeof *models), **ptrs = xcalloc((size_t)n, sizeof *ptrs);
+	struct maas_http *h = NULL;
+	struct maas_err e;
+	FILE *log = NULL;
+	sigset_t set;
+	int loaded = 0, rc = 0, sig;
+
+	for (; loaded < n; loaded++) {
+		if (load(&models[loaded], bundles[loaded], &e))
+			goto fail;
+		ptrs[loaded] = &models[loaded];
+		for (int j = 0; j < loaded; j++)
+			if (!strcmp(models[j].name, models[loaded].name) && !strcmp(models[j].version, models[loaded].version)) {
+				maas_err_set(&e, MAAS_EUSAGE, "model '%s' version %s is given twice; name them NAME:VERSION=BUNDLE",
+					     models[j].name, models[j].version);
+				loaded++;
+				goto fail;
+			}
+	}
+	if (c->access_log && !(log = fopen(c->access_log, "a"))) {
+		maas_err_sys(&e, MAAS_ECANTCREAT, "cannot open '%s'", c->access_log);
+		goto fail;
+	}
+	c->http.access_log = log ? log : c->verbosity >= MAAS_LOG_VERBOSE ? stderr : NULL;
+
+	/* the workers inherit the mask: only this thread takes the signals */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (maas_http_start(&h, ptrs, (size_t)n, &c->http, &e))
+		goto fail;
+	printf("listening on %s\n", maas_http_url(h));
+	fflush(stdout);
+	maas_info("serving %d model%s on %s", n, n == 1 ? "" : "s", maas_http_url(h));
+
+	sigwait(&set, &sig);
+	maas_info("%s: finishing the requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	/* a second signal does not wait for the drain */
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	long left = maas_http_stop(h, DRAIN_SECONDS);
+	if (left > 0)
+		maas_warn("stopped with %ld request%s unfinished after %.0f s", left, left == 1 ? "" : "s", DRAIN_SECONDS);
+	goto out;
+fail:
+	rc = maas_report_error(&e);
+out:
+	if (log)
+		fclose(log);
+	for (int i = 0; i < loaded; i++)
+		maas_served_release(&models[i]);
+	free(models);
+	free(ptrs);
+	return rc;
+}
+
+static struct cli c;
+
+int main(int argc, char **argv)
+{
+	struct maas_blas_opts blas = {0};
+	struct maas_err e;
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	maas_log_init(argv[0], MAAS_LOG_NORMAL);
+	maas_http_opts_init(&c.http);
+	c.format = MAAS_BATCH_JSONL;
+	if ((rc = maas_opt_parse(options, synopsis, argc, argv, apply_option, &c)) >= 0)
+		return rc;
+	maas_log_init(argv[0], c.verbosity);
+	if (c.port_set && c.listen_set)
+		return usage_error("%s", "give --port or --listen, not both");
+	if (c.stdin_bundle && optind < argc)
+		return usage_error("%s", "--stdin takes its one BUNDLE as its argument; drop the other operands");
+	if (!c.stdin_bundle && optind == argc)
+		return usage_error("%s", "no model: give one or more BUNDLE operands, or --stdin BUNDLE");
+
+	/* requests run in parallel on the worker threads: each forward pass on one BLAS thread */
+	blas.threads = c.stdin_bundle ? c.threads : 1;
+	if (maas_blas_init(&blas, &e))
+		return maas_report_error(&e);
+	maas_verbose("%s", maas_blas_describe());
+	c.http.threads = c.threads;
+	c.http.max_batch = c.batch_size;
+	rc = c.stdin_bundle ? batch_mode(&c) : server_mode(&c, argv + optind, argc - optind);
+	free(c.listen_copy);
+	return rc;
+}

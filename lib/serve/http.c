@@ -1,0 +1,956 @@
+/*
+ * http.c - maas-serve's HTTP front: libmicrohttpd callbacks, routing, the
+ * Open Inference Protocol v2 and records endpoints, limits and the access
+ * log.  The predictions themselves are lib/serve/predict.c's.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/version.h"
+#include "serve/http.h"
+
+#define DEFAULT_MAX_BODY (16u << 20)
+#define DEFAULT_MAX_BATCH 64
+
+struct ctx_node {
+	struct maas_predict_ctx c;
+	struct ctx_node *next;
+};
+
+struct slot {
+	struct maas_served *m;
+	const char *input_name;  /* MODEL.json inputs.tensor.name, or "input" */
+	int K;                   /* probability columns (classification) */
+	pthread_mutex_t lock;
+	struct ctx_node *free;   /* idle prediction contexts */
+};
+
+struct maas_http {
+	struct MHD_Daemon *d;
+	struct slot *slots;
+	size_t n;
+	struct maas_http_opts o;
+	struct maas_serve_metrics metrics;
+	atomic_ulong next_id;
+	pthread_mutex_t log_lock;
+	int port;
+	char url[128];
+};
+
+/* One request's state, kept in libmicrohttpd's con_cls. */
+struct req {
+	unsigned long id;
+	double t0;
+	struct maas_buf body;
+	int too_big, answered;
+	int status;
+	size_t bytes;
+	const char *model, *version, *route, *method;
+	char path[128];
+};
+
+/* What a handler answers. */
+struct reply {
+	int status;
+	const char *type;
+	int retry_after;
+	const char *model, *version, *route;
+	struct maas_buf body;
+};
+
+void maas_http_opts_init(struct maas_http_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->addr = "127.0.0.1";
+	o->port = 8080;
+}
+
+int maas_http_parse_listen(struct maas_http_opts *o, const char *s, char **copy, struct maas_err *e)
+{
+	const char *colon = strrchr(s, ':');
+	char *end, *a;
+	long port;
+
+	if (!colon)
+		return maas_err_set(e, MAAS_EUSAGE, "bad listen address '%s': write ADDR:PORT", s);
+	port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || port < 0 || port > 65535)
+		return maas_err_set(e, MAAS_EUSAGE, "bad listen address '%s': the port is a number from 0 to 65535", s);
+	a = xstrndup(s, (size_t)(colon - s));
+	if (a[0] == '[') { /* [::1]:8080 */
+		size_t n = strlen(a);
+		if (n < 2 || a[n - 1] != ']') {
+			free(a);
+			return maas_err_set(e, MAAS_EUSAGE, "bad listen address '%s': unbalanced '['", s);
+		}
+		memmove(a, a + 1, n - 2);
+		a[n - 2] = 0;
+	}
+	*copy = a;
+	o->addr = *a ? a : "127.0.0.1";
+	o->port = (int)port;
+	return 0;
+}
+
+/* ---- replies ---- */
+
+static void add_json_string(struct maas_buf *b, const char *s)
+{
+	json_t *j = json_string(s);
+	char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	maas_buf_addstr(b, t ? t : "\"\"");
+	free(t);
+	json_decref(j);
+}
+
+static void reply_json(struct reply *r, int status, json_t *j)
+{
+	char *t = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9));
+	r->status = status;
+	r->type = "application/json";
+	maas_buf_addstr(&r->body, t ? t : "{}");
+	free(t);
+	json_decref(j);
+}
+
+static void reply_error(struct reply *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void reply_error(struct reply *r, int status, const char *fmt, ...)
+{
+	char msg[MAAS_ERRMSG_MAX + 256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	r->body.len = 0;
+	reply_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+/* ---- models ---- */
+
+static int version_cmp(const char *a, const char *b)
+{
+	char *ea, *eb;
+	long x = strtol(a, &ea, 10), y = strtol(b, &eb, 10);
+	if (*a && *b && !*ea && !*eb)
+		return (x > y) - (x < y);
+	return strcmp(a, b);
+}
+
+/* The slot of name/version (version NULL: the highest), or NULL with a 404. */
+static struct slot *find_model(struct maas_http *h, const char *name, const char *version, struct reply *r)
+{
+	struct slot *best = NULL;
+	int named = 0;
+	for (size_t i = 0; i < h->n; i++) {
+		struct slot *s = &h->slots[i];
+		if (strcmp(s->m->name, name))
+			continue;
+		named = 1;
+		if (version ? !strcmp(s->m->version, version) : (!best || version_cmp(s->m->version, best->m->version) > 0))
+			best = s;
+	}
+	if (best) {
+		r->model = best->m->name;
+		r->version = best->m->version;
+	} else if (!named)
+		reply_error(r, 404, "model '%s' is not served", name);
+	else
+		reply_error(r, 404, "model '%s' has no version '%s'", name, version);
+	return best;
+}
+
+static struct maas_predict_ctx *ctx_take(struct maas_http *h, struct slot *s)
+{
+	struct ctx_node *n;
+	pthread_mutex_lock(&s->lock);
+	n = s->free;
+	if (n)
+		s->free = n->next;
+	pthread_mutex_unlock(&s->lock);
+	if (!n) {
+		n = xcalloc(1, sizeof *n);
+		maas_predict_ctx_init(&n->c, s->m, h->o.max_batch);
+	}
+	return &n->c;
+}
+
+static void ctx_give(struct slot *s, struct maas_predict_ctx *c)
+{
+	struct ctx_node *n = (struct ctx_node *)c; /* c is the first member */
+	pthread_mutex_lock(&s->lock);
+	n->next = s->free;
+	s->free = n;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- GET endpoints ---- */
+
+static void server_metadata(struct reply *r)
+{
+	reply_json(r, 200, json_pack("{s:s,s:s,s:[]}", "name", "maas-serve", "version", MAAS_VERSION, "extensions"));
+}
+
+static json_t *tensor_meta(const char *name, const char *datatype, json_t *shape)
+{
+	return json_pack("{s:s,s:s,s:o}", "name", name, "datatype", datatype, "shape", shape);
+}
+
+static void model_metadata(struct maas_http *h, struct slot *s, struct reply *r)
+{
+	const struct maas_served *m = s->m;
+	json_t *versions = json_array(), *outputs = json_array(), *shape;
+
+	for (size_t i = 0; i < h->n; i++)
+		if (!strcmp(h->slots[i].m->name, m->name))
+			json_array_append_new(versions, json_string(h->slots[i].m->version));
+	shape = m->T ? json_pack("[i,i,i]", -1, m->T, m->features) : json_pack("[i,i]", -1, m->features);
+	if (m->classification) {
+		json_array_append_new(outputs, tensor_meta("probabilities", "FP32", json_pack("[i,i]", -1, s->K)));
+		json_array_append_new(outputs, tensor_meta("class", "INT64", json_pack("[i,i]", -1, 1)));
+		json_array_append_new(outputs, tensor_meta("label", "BYTES", json_pack("[i,i]", -1, 1)));
+	} else
+		json_array_append_new(outputs, tensor_meta("value", "FP32", json_pack("[i,i]", -1, 1)));
+	reply_json(r, 200, json_pack("{s:s,s:o,s:s,s:[o],s:o}", "name", m->name, "versions", versions, "platform",
+				     "maas", "inputs", tensor_meta(s->input_name, "FP32", shape), "outputs", outputs));
+}
+
+/* ---- POST /v2/models/{m}/infer ---- */
+
+/* Flattens nested arrays of numbers into x[*k..]; returns -1 with a reply. */
+static int flatten(const json_t *d, float *x, size_t cap, size_t *k, const char *input, struct reply *r)
+{
+	size_t i;
+	const json_t *v;
+	if (json_is_array(d)) {
+		json_array_foreach(d, i, v)
+			if (flatten(v, x, cap, k, input, r))
+				return -1;
+		return 0;
+	}
+	if (!json_is_number(d)) {
+		reply_error(r, 400, "input '%s': data element %zu is not a number", input, *k);
+		return -1;
+	}
+	if (*k >= cap) {
+		reply_error(r, 400, "input '%s': data has more elements than the shape's %zu", input, cap);
+		return -1;
+	}
+	double dv = json_number_value(d);
+	float f = (float)dv;
+	if (!isfinite(f)) {
+		reply_error(r, 400, "input '%s': data element %zu (%g) is not a finite FP32 number", input, *k, dv);
+		return -1;
+	}
+	x[(*k)++] = f;
+	return 0;
+}
+
+enum { OUT_PROBS = 1, OUT_CLASS = 2, OUT_LABEL = 4, OUT_VALUE = 8 };
+
+static int requested_outputs(const struct maas_served *m, const json_t *req, struct reply *r)
+{
+	const json_t *outs = json_object_get(req, "outputs"), *o;
+	int all = m->classification ? OUT_PROBS | OUT_CLASS | OUT_LABEL : OUT_VALUE, want = 0;
+	size_t i;
+
+	if (!outs)
+		return all;
+	if (!json_is_array(outs)) {
+		reply_error(r, 400, "'outputs' must be an array of {\"name\": ...}");
+		return -1;
+	}
+	json_array_foreach(outs, i, o) {
+		const char *name = json_string_value(json_object_get(o, "name"));
+		int bit = !name ? 0 : !strcmp(name, "probabilities") ? OUT_PROBS : !strcmp(name, "class") ? OUT_CLASS
+			: !strcmp(name, "label") ? OUT_LABEL : !strcmp(name, "value") ? OUT_VALUE : 0;
+		if (!name) {
+			reply_error(r, 400, "output %zu has no name", i);
+			return -1;
+		}
+		if (!(bit & all)) {
+			reply_error(r, 400, "model '%s' has no output '%s' (%s)", m->name, name,
+				    m->classification ? "probabilities, class, label" : "value");
+			return -1;
+		}
+		want |= bit;
+	}
+	return want ? want : all;
+}
+
+/* Runs n rows through the model, max_batch at a time. */
+static int run_tensor(struct maas_http *h, struct slot *s, const float *x, size_t n, struct maas_prediction *p,
+		      float *probs, struct maas_err *e)
+{
+	struct maas_predict_ctx *c = ctx_take(h, s);
+	size_t row = (size_t)(s->m->T ? s->m->T : 1) * (size_t)s->m->features, K = (size_t)s->K;
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i += (size_t)h->o.max_batch) {
+		size_t k = n - i < (size_t)h->o.max_batch ? n - i : (size_t)h->o.max_batch;
+		rc = maas_predict_tensor(s->m, c, x + i * row, (int)k, p + i, probs ? probs + i * K : NULL, e);
+	}
+	ctx_give(s, c);
+	return rc;
+}
+
+static void add_output_head(struct maas_buf *b, int *first, const char *name, const char *type, size_t n,
+			    size_t cols)
+{
+	maas_buf_addf(b, "%s{\"name\":\"%s\",\"datatype\":\"%s\",\"shape\":[%zu,%zu],\"data\":[", *first ? "" : ",",
+		      name, type, n, cols);
+	*first = 0;
+}
+
+static void infer(struct maas_http *h, struct slot *s, const char *body, size_t len, struct reply *r)
+{
+	const struct maas_served *m = s->m;
+	json_error_t je;
+	json_t *req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
+	const json_t *inputs, *in, *shape, *id;
+	const char *name, *dtype;
+	size_t n, row = (size_t)(m->T ? m->T : 1) * (size_t)m->features, total, k = 0;
+	int want;
+
+	if (!req) {
+		reply_error(r, 400, "cannot parse the request: %s (line %d, column %d)", je.text, je.line, je.column);
+		return;
+	}
+	if (!json_is_object(req)) {
+		reply_error(r, 400, "the request must be a JSON object");
+		goto out;
+	}
+	inputs = json_object_get(req, "inputs");
+	if (!json_is_array(inputs) || json_array_size(inputs) != 1) {
+		reply_error(r, 400, "'inputs' must be an array of one tensor, '%s'", s->input_name);
+		goto out;
+	}
+	in = json_array_get(inputs, 0);
+	name = json_string_value(json_object_get(in, "name"));
+	dtype = json_string_value(json_object_get(in, "datatype"));
+	shape = json_object_get(in, "shape");
+	if (!name || strcmp(name, s->input_name)) {
+		reply_error(r, 400, "unknown input '%s': model '%s' takes '%s'", name ? name : "", m->name, s->input_name);
+		goto out;
+	}
+	if (!dtype || strcmp(dtype, "FP32")) {
+		reply_error(r, 400, "input '%s': datatype '%s' is not supported; the model takes FP32", name,
+			    dtype ? dtype : "");
+		goto out;
+	}
+	size_t ndim = m->T ? 3 : 2;
+	int ok = json_is_array(shape) && json_array_size(shape) == ndim;
+	for (size_t i = 0; ok && i < ndim; i++) {
+		const json_t *d = json_array_get(shape, i);
+		ok = json_is_integer(d) && json_integer_value(d) >= 0;
+	}
+	if (ok && m->T)
+		ok = json_integer_value(json_array_get(shape, 1)) == m->T;
+	if (ok)
+		ok = json_integer_value(json_array_get(shape, ndim - 1)) == m->features;
+	if (!ok) {
+		if (m->T)
+			reply_error(r, 400, "input '%s': shape must be [n, %d, %d]", name, m->T, m->features);
+		else
+			reply_error(r, 400, "input '%s': shape must be [n, %d]", name, m->features);
+		goto out;
+	}
+	n = (size_t)json_integer_value(json_array_get(shape, 0));
+	if (h->o.max_rows && n > h->o.max_rows) {
+		reply_error(r, 413, "input '%s': %zu rows exceed the limit of %zu per request", name, n, h->o.max_rows);
+		goto out;
+	}
+	/* every number takes at least two bytes of the body: no allocation beyond that */
+	if (maas_mul_overflow(n, row, &total) || total > len / 2 + 1) {
+		reply_error(r, 400, "input '%s': shape [%zu, ...] does not match the data", name, n);
+		goto out;
+	}
+	if ((want = requested_outputs(m, req, r)) < 0)
+		goto out;
+
+	float *x = xmallocarray(total ? total : 1, sizeof *x);
+	if (flatten(json_object_get(in, "data"), x, total, &k, name, r)) {
+		free(x);
+		goto out;
+	}
+	if (k != total) {
+		reply_error(r, 400, "input '%s': data has %zu elements, the shape says %zu", name, k, total);
+		free(x);
+		goto out;
+	}
+	struct maas_prediction *p = xcalloc(n ? n : 1, sizeof *p);
+	float *probs = m->classification ? xcalloc((n ? n : 1) * (size_t)s->K, sizeof *probs) : NULL;
+	struct maas_err e;
+	if (n && run_tensor(h, s, x, n, p, probs, &e)) {
+		reply_error(r, e.kind == MAAS_EDATA ? 400 : 500, "%s", e.msg);
+	} else {
+		struct maas_buf *b = &r->body;
+		int first = 1;
+		r->status = 200;
+		r->type = "application/json";
+		maas_buf_addstr(b, "{\"model_name\":");
+		add_json_string(b, m->name);
+		maas_buf_addstr(b, ",\"model_version\":");
+		add_json_string(b, m->version);
+		if ((id = json_object_get(req, "id")) && json_is_string(id)) {
+			maas_buf_addstr(b, ",\"id\":");
+			add_json_string(b, json_string_value(id));
+		}
+		maas_buf_addstr(b, ",\"outputs\":[");
+		if (want & OUT_PROBS) {
+			add_output_head(b, &first, "probabilities", "FP32", n, (size_t)s->K);
+			for (size_t i = 0; i < n * (size_t)s->K; i++)
+				maas_buf_addf(b, "%s%.9g", i ? "," : "", probs[i]);
+			maas_buf_addstr(b, "]}");
+		}
+		if (want & OUT_CLASS) {
+			add_output_head(b, &first, "class", "INT64", n, 1);
+			for (size_t i = 0; i < n; i++)
+				maas_buf_addf(b, "%s%d", i ? "," : "", p[i].label);
+			maas_buf_addstr(b, "]}");
+		}
+		if (want & OUT_LABEL) {
+			add_output_head(b, &first, "label", "BYTES", n, 1);
+			for (size_t i = 0; i < n; i++) {
+				const char *l = p[i].label >= 0 && p[i].label < m->nlabels ? m->labels[p[i].label] : NULL;
+				char num[24];
+				if (!l) {
+					snprintf(num, sizeof num, "%d", p[i].label);
+					l = num;
+				}
+				if (i)
+					maas_buf_addstr(b, ",");
+				add_json_string(b, l);
+			}
+			maas_buf_addstr(b, "]}");
+		}
+		if (want & OUT_VALUE) {
+			add_output_head(b, &first, "value", "FP32", n, 1);
+			for (size_t i = 0; i < n; i++)
+				maas_buf_addf(b, "%s%.9g", i ? "," : "", p[i].value);
+			maas_buf_addstr(b, "]}");
+		}
+		maas_buf_addstr(b, "]}");
+	}
+	free(probs);
+	free(p);
+	free(x);
+out:
+	json_decref(req);
+}
+
+/* ---- POST /v1/models/{m}:predict ---- */
+
+/* One CSV cell as JSON: empty -> null, a whole number -> number, else string. */
+static json_t *csv_cell(const char *s, size_t n, int quoted)
+{
+	char *t = xstrndup(s, n), *end;
+	json_t *v;
+	double d;
+	if (!n && !quoted)
+		v = json_null();
+	else if (!quoted && (d = strtod(t, &end), end != t && !*end) && isfinite(d))
+		v = json_real(d);
+	else
+		v = json_stringn(s, n);
+	free(t);
+	return v;
+}
+
+/* A CSV body (RFC 4180, a header row) as an array of objects; rows are
+ * grouped T at a time for windowed models.  NULL with a reply on error. */
+static json_t *csv_instances(const struct maas_served *m, const char *s, size_t len, struct reply *r)
+{
+	json_t *names = json_array(), *rows = json_array(), *row = NULL, *out = NULL;
+	struct maas_buf cell;
+	size_t i = 0, col = 0, line = 1;
+	int quoted = 0;
+
+	maas_buf_init(&cell);
+	while (i <= len) {
+		int end_of_cell = 0, end_of_row = 0;
+		if (i == len) {
+			end_of_cell = end_of_row = cell.len || col || quoted;
+			i++;
+		} else if (s[i] == '"' && !cell.len && !quoted) {
+			/* a quoted cell */
+			quoted = 1;
+			for (i++;; i++) {
+				if (i >= len) {
+					reply_error(r, 400, "CSV line %zu: unterminated quoted field", line);
+					goto fail;
+				}
+				if (s[i] == '"' && i + 1 < len && s[i + 1] == '"')
+					maas_buf_add(&cell, s + i++, 1);
+				else if (s[i] == '"')
+					break;
+				else
+					maas_buf_add(&cell, s + i, 1);
+			}
+			i++;
+			continue;
+		} else if (s[i] == ',') {
+			end_of_cell = 1;
+			i++;
+		} else if (s[i] == '\n' || s[i] == '\r') {
+			end_of_cell = end_of_row = 1;
+			i += (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n') ? 2 : 1;
+		} else
+			maas_buf_add(&cell, s + i++, 1);
+		if (!end_of_cell)
+			continue;
+		if (line == 1) {
+			json_array_append_new(names, json_stringn(cell.data ? cell.data : "", cell.len));
+		} else {
+			if (col >= json_array_size(names)) {
+				reply_error(r, 400, "CSV line %zu: more fields than the header's %zu", line,
+					    json_array_size(names));
+				goto fail;
+			}
+			if (!row)
+				row = json_object();
+			json_object_set_new(row, json_string_value(json_array_get(names, col)),
+					    csv_cell(cell.data ? cell.data : "", cell.len, quoted));
+		}
+		col++;
+		cell.len = 0;
+		quoted = 0;
+		if (end_of_row) {
+			if (line > 1 && col != json_array_size(names)) {
+				reply_error(r, 400, "CSV line %zu: %zu fields, the header has %zu", line, col,
+					    json_array_size(names));
+				goto fail;
+			}
+			if (row)
+				json_array_append_new(rows, row);
+			row = NULL;
+			col = 0;
+			line++;
+		}
+	}
+	if (!m->T) {
+		out = json_incref(rows);
+	} else {
+		size_t nr = json_array_size(rows);
+		if (nr % (size_t)m->T) {
+			reply_error(r, 400, "CSV body: %zu rows are not whole windows of %d", nr, m->T);
+			goto fail;
+		}
+		out = json_array();
+		for (size_t w = 0; w < nr; w += (size_t)m->T) {
+			json_t *win = json_array();
+			for (size_t t = 0; t < (size_t)m->T; t++)
+				json_array_append(win, json_array_get(rows, w + t));
+			json_array_append_new(out, win);
+		}
+	}
+fail:
+	json_decref(row);
+	json_decref(rows);
+	json_decref(names);
+	maas_buf_release(&cell);
+	return out;
+}
+
+static void predict_records(struct maas_http *h, struct slot *s, const char *ctype, const char *body, size_t len,
+			    struct reply *r)
+{
+	const struct maas_served *m = s->m;
+	json_t *req = NULL, *inst;
+	json_error_t je;
+	size_t n;
+
+	if (ctype && !strncasecmp(ctype, "text/csv", 8)) {
+		if (!(inst = csv_instances(m, body ? body : "", len, r)))
+			return;
+	} else {
+		if (!(req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je))) {
+			reply_error(r, 400, "cannot parse the request: %s (line %d, column %d)", je.text, je.line,
+				    je.column);
+			return;
+		}
+		inst = json_incref(json_object_get(req, "instances"));
+		if (!json_is_array(inst)) {
+			reply_error(r, 400, "the request must be {\"instances\": [...]}");
+			goto out;
+		}
+	}
+	n = json_array_size(inst);
+	if (h->o.max_rows && n > h->o.max_rows) {
+		reply_error(r, 413, "%zu instances exceed the limit of %zu per request", n, h->o.max_rows);
+		goto out;
+	}
+	struct maas_prediction *p = xcalloc(n ? n : 1, sizeof *p);
+	float *probs = m->classification ? xcalloc((n ? n : 1) * (size_t)s->K, sizeof *probs) : NULL;
+	struct maas_predict_ctx *c = ctx_take(h, s);
+	struct maas_err e;
+	int rc = n ? maas_predict_records(m, c, inst, p, probs, &e) : 0;
+	ctx_give(s, c);
+	if (rc) {
+		reply_error(r, e.kind == MAAS_EDATA ? 400 : 500, "%s", e.msg);
+	} else {
+		json_t *preds = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(preds, maas_prediction_json(m, &p[i], probs ? probs + i * (size_t)s->K : NULL));
+		reply_json(r, 200, json_pack("{s:o}", "predictions", preds));
+	}
+	free(probs);
+	free(p);
+out:
+	json_decref(inst);
+	json_decref(req);
+}
+
+/* ---- routing ---- */
+
+/* "{m}[/versions/{v}]" at *p up to one of `stops`; advances *p. */
+static void model_path(const char **p, const char *stops, char *name, size_t nn, char *ver, size_t vn, int *has_ver)
+{
+	size_t k = strcspn(*p, stops);
+	snprintf(name, nn, "%.*s", (int)k, *p);
+	*p += k;
+	*has_ver = 0;
+	if (!strncmp(*p, "/versions/", 10)) {
+		*p += 10;
+		k = strcspn(*p, stops);
+		snprintf(ver, vn, "%.*s", (int)k, *p);
+		*p += k;
+		*has_ver = 1;
+	}
+}
+
+static int method_is(const char *method, const char *want, struct reply *r)
+{
+	if (!strcmp(method, want))
+		return 1;
+	reply_error(r, 405, "method %s is not allowed here; use %s", method, want);
+	return 0;
+}
+
+static void route(struct maas_http *h, const char *method, const char *url, const char *ctype, const char *body,
+		  size_t len, struct reply *r)
+{
+	char name[256], ver[128];
+	int has_ver;
+	struct slot *s;
+	const char *p;
+
+	if (!strcmp(url, "/metrics")) {
+		r->route = "metrics";
+		if (method_is(method, "GET", r)) {
+			r->status = 200;
+			r->type = "text/plain; version=0.0.4; charset=utf-8";
+			maas_serve_metrics_render(&h->metrics, &r->body);
+		}
+	} else if (!strcmp(url, "/v2/health/live") || !strcmp(url, "/v2/health/ready")) {
+		int live = url[11] == 'l';
+		r->route = live ? "live" : "ready";
+		if (method_is(method, "GET", r))
+			reply_json(r, 200, json_pack("{s:b}", live ? "live" : "ready", 1));
+	} else if (!strcmp(url, "/v2") || !strcmp(url, "/v2/")) {
+		r->route = "server_metadata";
+		if (method_is(method, "GET", r))
+			server_metadata(r);
+	} else if (!strncmp(url, "/v2/models/", 11) && url[11]) {
+		p = url + 11;
+		model_path(&p, "/", name, sizeof name, ver, sizeof ver, &has_ver);
+		r->route = !*p ? "model_metadata" : !strcmp(p, "/ready") ? "model_ready"
+			 : !strcmp(p, "/infer") ? "infer" : "other";
+		if (!strcmp(r->route, "other")) {
+			reply_error(r, 404, "no such endpoint '%s'", url);
+			return;
+		}
+		if (!method_is(method, !strcmp(r->route, "infer") ? "POST" : "GET", r))
+			return;
+		if (!(s = find_model(h, name, has_ver ? ver : NULL, r)))
+			return;
+		if (!strcmp(r->route, "model_metadata"))
+			model_metadata(h, s, r);
+		else if (!strcmp(r->route, "model_ready"))
+			reply_json(r, 200, json_pack("{s:s,s:s,s:b}", "name", s->m->name, "version", s->m->version, "ready", 1));
+		else
+			infer(h, s, body, len, r);
+	} else if (!strncmp(url, "/v1/models/", 11) && url[11]) {
+		p = url + 11;
+		model_path(&p, "/:", name, sizeof name, ver, sizeof ver, &has_ver);
+		r->route = "predict";
+		if (strcmp(p, ":predict")) {
+			r->route = "other";
+			reply_error(r, 404, "no such endpoint '%s'", url);
+		} else if (method_is(method, "POST", r) && (s = find_model(h, name, has_ver ? ver : NULL, r)))
+			predict_records(h, s, ctype, body, len, r);
+	} else {
+		r->route = "other";
+		reply_error(r, 404, "no such endpoint '%s'", url);
+	}
+}
+
+/* ---- libmicrohttpd callbacks ---- */
+
+static enum MHD_Result send_reply(struct maas_http *h, struct MHD_Connection *conn, struct req *q, struct reply *r)
+{
+	struct MHD_Response *resp;
+	char idbuf[24];
+	enum MHD_Result ret;
+
+	q->status = r->status;
+	q->bytes = r->body.len;
+	q->model = r->model;
+	q->version = r->version;
+	q->route = r->route ? r->route : "other";
+	q->answered = 1;
+	resp = MHD_create_response_from_buffer(r->body.len, r->body.data ? r->body.data : (void *)"",
+					       r->body.data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	maas_buf_init(&r->body); /* the response owns the data now */
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->type ? r->type : "application/json");
+	snprintf(idbuf, sizeof idbuf, "%lu", q->id);
+	MHD_add_response_header(resp, "X-Request-Id", idbuf);
+	if (r->retry_after) {
+		snprintf(idbuf, sizeof idbuf, "%d", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, idbuf);
+	}
+	ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct maas_http *h = cls;
+	struct req *q = *con_cls;
+	struct reply r;
+
+	memset(&r, 0, sizeof r);
+	maas_buf_init(&r.body);
+	if (!q) {
+		const char *cl;
+		q = xcalloc(1, sizeof *q);
+		q->t0 = maas_now();
+		q->id = atomic_fetch_add(&h->next_id, 1) + 1;
+		q->method = !strcmp(method, "GET") ? "GET" : !strcmp(method, "POST") ? "POST" : "other";
+		snprintf(q->path, sizeof q->path, "%s", url);
+		maas_buf_init(&q->body);
+		*con_cls = q;
+		long now = maas_serve_metrics_in_flight(&h->metrics, 1);
+		if (h->o.max_in_flight && now > (long)h->o.max_in_flight) {
+			r.retry_after = 1;
+			r.route = "other";
+			reply_error(&r, 503, "too many requests in flight (limit %zu); retry later", h->o.max_in_flight);
+			return send_reply(h, conn, q, &r);
+		}
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > h->o.max_body) {
+			r.route = "other";
+			reply_error(&r, 413, "request body of %s bytes exceeds the limit of %zu bytes", cl, h->o.max_body);
+			return send_reply(h, conn, q, &r);
+		}
+		return MHD_YES;
+	}
+	if (q->answered) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (q->too_big || q->body.len + *upload_size > h->o.max_body) {
+			q->too_big = 1;
+			maas_buf_release(&q->body);
+		} else
+			maas_buf_add(&q->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (q->too_big) {
+		r.route = "other";
+		reply_error(&r, 413, "request body exceeds the limit of %zu bytes", h->o.max_body);
+	} else
+		route(h, method, url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+		      q->body.data, q->body.len, &r);
+	maas_buf_release(&q->body);
+	return send_reply(h, conn, q, &r);
+}
+
+static void access_log(struct maas_http *h, const struct req *q, double seconds)
+{
+	char when[40];
+	struct timespec ts;
+	struct tm tm;
+	struct maas_buf b;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	maas_buf_init(&b);
+	maas_buf_addf(&b, "{\"time\":\"%s.%06ldZ\",\"id\":%lu,\"method\":\"%s\",\"path\":", when, ts.tv_nsec / 1000,
+		      q->id, q->method);
+	add_json_string(&b, q->path);
+	maas_buf_addstr(&b, ",\"model\":");
+	add_json_string(&b, q->model ? q->model : "");
+	maas_buf_addstr(&b, ",\"version\":");
+	add_json_string(&b, q->version ? q->version : "");
+	maas_buf_addf(&b, ",\"route\":\"%s\",\"status\":%d,\"bytes\":%zu,\"total_us\":%lld}\n", q->route, q->status,
+		      q->bytes, (long long)(seconds * 1e6));
+	pthread_mutex_lock(&h->log_lock);
+	fwrite(b.data, 1, b.len, h->o.access_log);
+	fflush(h->o.access_log);
+	pthread_mutex_unlock(&h->log_lock);
+	maas_buf_release(&b);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct maas_http *h = cls;
+	struct req *q = *con_cls;
+	if (!q)
+		return;
+	if (q->answered) {
+		double seconds = maas_now() - q->t0;
+		maas_serve_metrics_request(&h->metrics, q->model, q->version, q->route, q->status, seconds);
+		if (h->o.access_log)
+			access_log(h, q, seconds);
+	}
+	maas_serve_metrics_in_flight(&h->metrics, -1);
+	maas_buf_release(&q->body);
+	free(q);
+	*con_cls = NULL;
+}
+
+/* ---- start and stop ---- */
+
+static void free_slots(struct maas_http *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		struct slot *s = &h->slots[i];
+		while (s->free) {
+			struct ctx_node *n = s->free;
+			s->free = n->next;
+			maas_predict_ctx_release(&n->c);
+			free(n);
+		}
+		pthread_mutex_destroy(&s->lock);
+	}
+	free(h->slots);
+}
+
+int maas_http_start(struct maas_http **out, struct maas_served *const *models, size_t n,
+		    const struct maas_http_opts *o, struct maas_err *e)
+{
+	struct maas_http *h = xcalloc(1, sizeof *h);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	const union MHD_DaemonInfo *info;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	h->o = *o;
+	if (!h->o.addr)
+		h->o.addr = "127.0.0.1";
+	if (!h->o.max_body)
+		h->o.max_body = DEFAULT_MAX_BODY;
+	if (h->o.max_batch <= 0)
+		h->o.max_batch = DEFAULT_MAX_BATCH;
+	if (h->o.threads <= 0)
+		h->o.threads = cores > 0 ? (int)cores : 1;
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, h->o.addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)h->o.port);
+		sl = sizeof *a;
+	} else if (inet_pton(AF_INET6, h->o.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)h->o.port);
+		sl = sizeof *a;
+		flags |= MHD_USE_IPv6;
+	} else {
+		free(h);
+		return maas_err_set(e, MAAS_EUSAGE, "bad listen address '%s': not an IPv4 or IPv6 address", o->addr);
+	}
+	(void)sl;
+
+	maas_serve_metrics_init(&h->metrics);
+	pthread_mutex_init(&h->log_lock, NULL);
+	atomic_init(&h->next_id, 0);
+	h->slots = xcalloc(n ? n : 1, sizeof *h->slots);
+	h->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s = &h->slots[i];
+		const char *in = json_string_value(
+			json_object_get(json_object_get(json_object_get(models[i]->manifest, "inputs"), "tensor"), "name"));
+		s->m = models[i];
+		s->input_name = in ? in : "input";
+		s->K = models[i]->classification ? models[i]->nlabels : 0;
+		pthread_mutex_init(&s->lock, NULL);
+		maas_serve_metrics_model_load(&h->metrics, models[i]->name, models[i]->version, models[i]->load_seconds);
+	}
+
+	errno = 0;
+	h->d = MHD_start_daemon(flags, (uint16_t)h->o.port, NULL, NULL, on_request, h,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->o.threads,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_END);
+	if (!h->d) {
+		int err = errno;
+		free_slots(h);
+		maas_serve_metrics_release(&h->metrics);
+		pthread_mutex_destroy(&h->log_lock);
+		free(h);
+		errno = err ? err : EADDRINUSE;
+		return maas_err_sys(e, MAAS_EOS, "cannot listen on '%s:%d'", o->addr ? o->addr : "127.0.0.1", o->port);
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info ? info->port : h->o.port;
+	if (strchr(h->o.addr, ':'))
+		snprintf(h->url, sizeof h->url, "http://[%s]:%d", h->o.addr, h->port);
+	else
+		snprintf(h->url, sizeof h->url, "http://%s:%d", h->o.addr, h->port);
+	*out = h;
+	return 0;
+}
+
+int maas_http_port(const struct maas_http *h)
+{
+	return h->port;
+}
+
+const char *maas_http_url(const struct maas_http *h)
+{
+	return h->url;
+}
+
+long maas_http_stop(struct maas_http *h, double drain_seconds)
+{
+	double deadline = maas_now() + drain_seconds;
+	long left;
+	MHD_socket fd = MHD_quiesce_daemon(h->d);
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	while ((left = maas_serve_metrics_in_flight(&h->metrics, 0)) > 0 && maas_now() < deadline)
+		usleep(5000);
+	MHD_stop_daemon(h->d);
+	free_slots(h);
+	maas_serve_metrics_release(&h->metrics);
+	pthread_mutex_destroy(&h->log_lock);
+	free(h);
+	return left;
+}

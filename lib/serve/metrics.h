@@ -1,0 +1,62 @@
+/*
+ * metrics.h - the counters and histograms behind maas-serve's GET /metrics,
+ * written in the Prometheus text exposition format 0.0.4.
+ *
+ * What is counted:
+ *   maas_requests_total{model,version,route,code}       counter
+ *   maas_request_duration_seconds{model,version,route}  histogram (total time)
+ *   maas_in_flight_requests                             gauge
+ *   maas_model_loads_total{model,version}               counter
+ *   maas_model_load_seconds{model,version}              gauge (last load)
+ *   process_cpu_seconds_total, process_resident_memory_bytes,
+ *   process_start_time_seconds, process_open_fds,
+ *   process_max_fds                                     from /proc/self
+ *
+ * Threads: every function may be called from any thread; series are kept
+ * under one mutex (a request touches it once), the in-flight gauge is an
+ * atomic.  Label values are copied; the caller keeps its strings.
+ *
+ * Ownership: maas_serve_metrics_init fills a caller-owned struct,
+ * maas_serve_metrics_release frees what it holds.  maas_serve_metrics_render appends
+ * to the caller's buffer.
+ */
+#ifndef MAAS_SERVE_METRICS_H
+#define MAAS_SERVE_METRICS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "core/io.h"
+
+struct maas_serve_series;
+
+struct maas_serve_metrics {
+	pthread_mutex_t lock;
+	struct maas_serve_series *series; /* requests, by model/version/route/code */
+	size_t nseries, cap;
+	struct maas_serve_series *loads;  /* model loads, by model/version */
+	size_t nloads, loadcap;
+	atomic_long in_flight;
+};
+
+void maas_serve_metrics_init(struct maas_serve_metrics *m);
+void maas_serve_metrics_release(struct maas_serve_metrics *m);
+
+/* One finished request: model and version may be "" (none), code is the
+ * HTTP status, seconds the total time from first byte to response. */
+void maas_serve_metrics_request(struct maas_serve_metrics *m, const char *model, const char *version, const char *route,
+			  int code, double seconds);
+/* One model load and its time. */
+void maas_serve_metrics_model_load(struct maas_serve_metrics *m, const char *model, const char *version, double seconds);
+/* Adds delta to the in-flight gauge; returns the new value. */
+long maas_serve_metrics_in_flight(struct maas_serve_metrics *m, long delta);
+
+/* Appends every metric, with HELP and TYPE lines, to b. */
+void maas_serve_metrics_render(struct maas_serve_metrics *m, struct maas_buf *b);
+
+/* The histogram's upper bounds in seconds (the last bucket is +Inf). */
+#define MAAS_SERVE_METRICS_NBUCKETS 14
+extern const double maas_serve_metrics_buckets[MAAS_SERVE_METRICS_NBUCKETS];
+
+#endif
