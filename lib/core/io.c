@@ -203,6 +203,21 @@ int maas_out_open(struct maas_out *o, const char *path, int refuse_tty, struct m
 		return 0;
 	}
 	o->path = xstrdup(path);
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		/* a device or a FIFO (-o /dev/null, a named pipe): write to it as
+		 * it is; renaming a temporary over it would replace the device */
+		o->fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (o->fd < 0) {
+			maas_err_sys(e, MAAS_ECANTCREAT, "cannot open '%s'", path);
+			free(o->path);
+			memset(o, 0, sizeof *o);
+			o->fd = -1;
+			return -1;
+		}
+		o->is_stdout = 1;   /* committed as a stream: no fsync, no rename */
+		return 0;
+	}
 	o->tmp = xasprintf("%s.tmp-XXXXXX", path);
 	temp_register(o->tmp, 0);
 	o->fd = mkostemp(o->tmp, O_CLOEXEC);
@@ -254,8 +269,12 @@ static void out_release(struct maas_out *o)
 int maas_out_commit(struct maas_out *o, struct maas_err *e)
 {
 	if (o->is_stdout) {
+		int r = 0;
+		if (o->fd > 2 && close(o->fd) < 0)   /* a device or FIFO we opened */
+			r = maas_err_sys(e, MAAS_EIO, "cannot write '%s'", o->path);
+		o->fd = -1;
 		out_release(o);
-		return 0;
+		return r;
 	}
 	if (fsync(o->fd) < 0) {
 		maas_err_sys(e, MAAS_EIO, "cannot write '%s'", o->path);
@@ -286,7 +305,7 @@ void maas_out_abort(struct maas_out *o)
 {
 	if (!o->path && !o->tmp)
 		return;
-	if (!o->is_stdout) {
+	if (!o->is_stdout || o->fd > 2) {
 		if (o->fd >= 0)
 			close(o->fd);
 		if (o->tmp)

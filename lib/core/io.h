@@ -5,7 +5,8 @@
  * output.  Output files are written under a temporary name in the target's
  * directory ("name.tmp-XXXXXX"), fsynced, then renamed over the target, and
  * the directory is fsynced: a reader sees the old file or the whole new one,
- * never a prefix.  Output directories work the same way (a temporary
+ * never a prefix.  An existing device or FIFO (-o /dev/null, a named pipe)
+ * is written as it is, never replaced.  Output directories work the same way (a temporary
  * directory renamed into place).  While an output is open its temporary path
  * is registered, so that a signal handler can remove it
  * (maas_io_remove_temporaries, async-signal-safe).
@@ -49,7 +50,7 @@ int maas_read_all(const char *path, struct maas_buf *b, size_t limit, struct maa
 /* An output file written atomically. */
 struct maas_out {
 	int fd;
-	int is_stdout;
+	int is_stdout;  /* written as a stream: stdout, or an existing device or FIFO */
 	char *path;  /* target */
 	char *tmp;   /* temporary name, NULL for stdout */
 	int failed;

@@ -73,6 +73,9 @@ static void test_atomic(void)
 	free(f);
 	is_int(maas_outdir_begin(&d, sub, &e), 0, "outdir_begin over existing");
 	is_int(maas_outdir_commit(&d, 0, &e), -1, "refuses to replace without replace");
+	/* a device is written as it is, never renamed over */
+	is_int(maas_write_file("/dev/null", "x", 1, &e), 0, "write to /dev/null");
+	ok(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode), "/dev/null is still a device");
 	is_int(maas_remove_tree(dir, &e), 0, "remove_tree");
 	ok(stat(dir, &st) < 0, "tree removed");
 	free(sub);
