@@ -18,9 +18,12 @@
 #include "core/mem.h"
 #include "core/opt.h"
 #include "nn/blas.h"
+#include "serve/auth.h"
 #include "serve/batch.h"
 #include "serve/http.h"
+#include "serve/monitor.h"
 #include "serve/predict.h"
+#include "serve/registry.h"
 
 #define DRAIN_SECONDS 30.0
 
@@ -28,6 +31,15 @@ enum {
 	OPT_PORT = 1, OPT_LISTEN, OPT_THREADS, OPT_MAX_BODY, OPT_MAX_ROWS, OPT_MAX_IN_FLIGHT, OPT_ACCESS_LOG,
 	OPT_STDIN, OPT_FORMAT, OPT_BATCH_SIZE, OPT_QUIET, OPT_VERBOSE,
 };
+enum { OPT_KEYS = 100, OPT_INSECURE, OPT_DEADLINE, OPT_HASH_KEY };
+
+enum { OPT_DRAIN_SECONDS = 200 };
+enum { OPT_MAX_BATCH_ROWS = 300, OPT_BATCH_DELAY };
+/* the prediction log (serve/monitor.h) */
+enum { OPT_LOG_PREDICTIONS = 400, OPT_LOG_SAMPLE };
+static const char *log_predictions;
+static double log_sample = 1;
+static double drain_seconds = DRAIN_SECONDS;
 
 static const struct maas_option options[] = {
 	{"port", 'p', "PORT", "listen on 127.0.0.1:PORT; 0 picks a free port (default: 8080)", NULL, OPT_PORT},
@@ -37,9 +49,18 @@ static const struct maas_option options[] = {
 	{"max-rows", 0, "N", "refuse requests of more than N rows with 413 (default: no limit)", NULL, OPT_MAX_ROWS},
 	{"max-in-flight", 0, "N", "answer 503 with Retry-After beyond N requests at once (default: no limit)", NULL, OPT_MAX_IN_FLIGHT},
 	{"access-log", 0, "FILE", "append one JSON line per request to FILE", "file", OPT_ACCESS_LOG},
+	{"keys", 0, "FILE", "require API keys: ID SCOPE RATE BURST SHA256 lines, see maas-serve(1)", "file", OPT_KEYS},
+	{"insecure", 0, NULL, "allow --listen on a non-loopback address without --keys", NULL, OPT_INSECURE},
+	{"deadline", 0, "MS", "answer 504, without computing, to requests that waited more than MS milliseconds", NULL, OPT_DEADLINE},
+	{"hash-key", 0, NULL, "read an API key on stdin and print its SHA-256 for a --keys file", NULL, OPT_HASH_KEY},
+	{"drain-seconds", 0, "N", "on SIGTERM, turn not ready and let requests in flight finish for up to N seconds (default: 30)", NULL, OPT_DRAIN_SECONDS},
 	{"stdin", 0, "BUNDLE", "batch mode: predict the records on stdin with BUNDLE, write them to stdout", "file", OPT_STDIN},
 	{"format", 'f', "FORMAT", "batch mode input: jsonl, csv or tsv (default: jsonl)", "jsonl|csv|tsv", OPT_FORMAT},
 	{"batch-size", 'b', "N", "rows per forward pass (default: 64; 256 with --stdin)", NULL, OPT_BATCH_SIZE},
+	{"max-batch-rows", 0, "N", "dynamic batching: coalesce concurrent requests into passes of up to N rows (default: 64)", NULL, OPT_MAX_BATCH_ROWS},
+	{"batch-delay", 0, "MICROSECONDS", "dynamic batching: wait up to this long for more requests; 0 turns batching off (default: 500)", NULL, OPT_BATCH_DELAY},
+	{"log-predictions", 0, "FILE", "append the inputs and predictions of the records API, and feedback, as JSON lines to FILE", "file", OPT_LOG_PREDICTIONS},
+	{"log-sample", 0, "FRACTION", "log this fraction of the predictions, from 0 to 1 (default: 1)", NULL, OPT_LOG_SAMPLE},
 	{"quiet", 'q', NULL, "print nothing but errors", NULL, OPT_QUIET},
 	{"verbose", 'v', NULL, "say more: each model's load time, the BLAS kernels, and an access log on stderr", NULL, OPT_VERBOSE},
 	{NULL, 0, NULL, NULL, NULL, 0},
@@ -48,6 +69,7 @@ static const struct maas_option options[] = {
 static const char *const synopsis[] = {
 	"[options] [NAME[:VERSION]=]BUNDLE ...",
 	"--stdin BUNDLE [--format jsonl|csv|tsv] [options] < records > predictions",
+	"--hash-key < key",
 	NULL,
 };
 
@@ -57,6 +79,8 @@ struct cli {
 	const char *access_log, *stdin_bundle;
 	enum maas_batch_format format;
 	int port_set, listen_set, batch_size, threads, verbosity;
+	const char *keys;
+	int insecure, hash_key;
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -134,6 +158,38 @@ static int apply_option(void *ctx, int id, const char *arg)
 			return usage_error("bad --batch-size '%s': a whole number from 1 to 65536", arg);
 		c->batch_size = (int)v;
 		break;
+	case OPT_KEYS: c->keys = arg; break;
+	case OPT_INSECURE: c->insecure = 1; break;
+	case OPT_HASH_KEY: c->hash_key = 1; break;
+	case OPT_DEADLINE:
+		if (parse_num(arg, 1, 3600000, &v))
+			return usage_error("bad --deadline '%s': milliseconds from 1 to 3600000", arg);
+		c->http.deadline_ms = (double)v;
+		break;
+	case OPT_DRAIN_SECONDS:
+		if (parse_num(arg, 0, 86400, &v))
+			return usage_error("bad --drain-seconds '%s': a whole number from 0 to 86400", arg);
+		drain_seconds = (double)v;
+		break;
+	case OPT_MAX_BATCH_ROWS:
+		if (parse_num(arg, 1, 65536, &v))
+			return usage_error("bad --max-batch-rows '%s': a whole number from 1 to 65536", arg);
+		c->http.batch_rows = (int)v;
+		break;
+	case OPT_BATCH_DELAY:
+		if (parse_num(arg, 0, 1000000, &v))
+			return usage_error("bad --batch-delay '%s': microseconds from 0 to 1000000", arg);
+		c->http.batch_delay_us = (long)v;
+		break;
+	case OPT_LOG_PREDICTIONS: log_predictions = arg; break;
+	case OPT_LOG_SAMPLE: {
+		char *end;
+		errno = 0;
+		log_sample = strtod(arg, &end);
+		if (!*arg || *end || errno || !(log_sample >= 0 && log_sample <= 1))
+			return usage_error("bad --log-sample '%s': a fraction from 0 to 1", arg);
+		break;
+	}
 	case OPT_QUIET: c->verbosity = MAAS_LOG_QUIET; break;
 	case OPT_VERBOSE: c->verbosity++; break;
 	}
@@ -197,12 +253,19 @@ static int batch_mode(struct cli *c)
 	return rc ? maas_report_error(&e) : 0;
 }
 
+/* A reload that failed on SIGHUP: the model keeps its old version. */
+static void report_reload(const struct maas_err *e, void *arg)
+{
+	maas_warn("%s; keeping the version being served", e->msg);
+}
+
 static int server_mode(struct cli *c, char **bundles, int n)
 {
 	struct maas_served *models = xcalloc((size_t)n, sizeof *models), **ptrs = xcalloc((size_t)n, sizeof *ptrs);
 	struct maas_http *h = NULL;
 	struct maas_err e;
 	FILE *log = NULL;
+	struct maas_monitor *mon = NULL;
 	sigset_t set;
 	int loaded = 0, rc = 0, sig;
 
@@ -223,11 +286,19 @@ static int server_mode(struct cli *c, char **bundles, int n)
 		goto fail;
 	}
 	c->http.access_log = log ? log : c->verbosity >= MAAS_LOG_VERBOSE ? stderr : NULL;
+	struct maas_monitor_opts mo;
+	maas_monitor_opts_init(&mo);
+	mo.log_path = log_predictions;
+	mo.sample = log_sample;
+	if (maas_monitor_new(&mon, &mo, &e))
+		goto fail;
+	c->http.monitor = mon;
 
 	/* the workers inherit the mask: only this thread takes the signals */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (maas_http_start(&h, ptrs, (size_t)n, &c->http, &e))
@@ -236,17 +307,25 @@ static int server_mode(struct cli *c, char **bundles, int n)
 	fflush(stdout);
 	maas_info("serving %d model%s on %s", n, n == 1 ? "" : "s", maas_http_url(h));
 
-	sigwait(&set, &sig);
+	/* SIGHUP reloads every model; the others stop */
+	while (!sigwait(&set, &sig) && sig == SIGHUP) {
+		int failed = maas_registry_reload_all(maas_http_registry(h), report_reload, NULL);
+		maas_info("SIGHUP: models reloaded%s", failed ? ", some failed and keep their old version" : "");
+		if (maas_monitor_reopen(mon, &e)) /* logrotate */
+			maas_warn("%s; still writing the old prediction log", e.msg);
+	}
+	sigdelset(&set, SIGHUP);
 	maas_info("%s: finishing the requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	/* a second signal does not wait for the drain */
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	long left = maas_http_stop(h, DRAIN_SECONDS);
+	long left = maas_http_stop(h, drain_seconds);
 	if (left > 0)
-		maas_warn("stopped with %ld request%s unfinished after %.0f s", left, left == 1 ? "" : "s", DRAIN_SECONDS);
+		maas_warn("stopped with %ld request%s unfinished after %.0f s", left, left == 1 ? "" : "s", drain_seconds);
 	goto out;
 fail:
 	rc = maas_report_error(&e);
 out:
+	maas_monitor_free(mon);
 	if (log)
 		fclose(log);
 	for (int i = 0; i < loaded; i++)
@@ -257,6 +336,24 @@ out:
 }
 
 static struct cli c;
+static struct maas_auth auth;
+
+/* --hash-key: a key on stdin, its digest on stdout */
+static int hash_key(int operands)
+{
+	char hex[MAAS_SHA256_HEX];
+	struct maas_err e;
+	if (operands)
+		return usage_error("%s", "--hash-key reads the key on stdin; drop the operands");
+	if (maas_auth_hash_stream(stdin, "<stdin>", hex, &e))
+		return maas_report_error(&e);
+	printf("%s\n", hex);
+	if (fflush(stdout) != 0) {
+		maas_err_sys(&e, MAAS_EIO, "cannot write '%s'", "<stdout>");
+		return maas_report_error(&e);
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -265,18 +362,27 @@ int main(int argc, char **argv)
 	int rc;
 
 	memset(&c, 0, sizeof c);
+	maas_auth_init(&auth);
 	maas_log_init(argv[0], MAAS_LOG_NORMAL);
 	maas_http_opts_init(&c.http);
 	c.format = MAAS_BATCH_JSONL;
 	if ((rc = maas_opt_parse(options, synopsis, argc, argv, apply_option, &c)) >= 0)
 		return rc;
 	maas_log_init(argv[0], c.verbosity);
+	if (c.hash_key)
+		return hash_key(optind < argc);
 	if (c.port_set && c.listen_set)
 		return usage_error("%s", "give --port or --listen, not both");
 	if (c.stdin_bundle && optind < argc)
 		return usage_error("%s", "--stdin takes its one BUNDLE as its argument; drop the other operands");
 	if (!c.stdin_bundle && optind == argc)
 		return usage_error("%s", "no model: give one or more BUNDLE operands, or --stdin BUNDLE");
+	if (!c.stdin_bundle && !c.keys && !c.insecure && maas_auth_is_loopback(c.http.addr) == 0)
+		return usage_error("refusing to serve on '%s' without --keys: give --keys FILE, or --insecure to allow anyone "
+				   "who can reach the address", c.http.addr);
+	if (c.keys && maas_auth_load(&auth, c.keys, &e))
+		return maas_report_error(&e);
+	c.http.auth = c.keys ? &auth : NULL;
 
 	/* requests run in parallel on the worker threads: each forward pass on one BLAS thread */
 	blas.threads = c.stdin_bundle ? c.threads : 1;
@@ -286,6 +392,7 @@ int main(int argc, char **argv)
 	c.http.threads = c.threads;
 	c.http.max_batch = c.batch_size;
 	rc = c.stdin_bundle ? batch_mode(&c) : server_mode(&c, argv + optind, argc - optind);
+	maas_auth_release(&auth);
 	free(c.listen_copy);
 	return rc;
 }

@@ -22,31 +22,28 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/version.h"
+#include "serve/auth.h"
+#include "serve/batcher.h"
+#include "serve/fastjson.h"
 #include "serve/http.h"
+#include "serve/page.h"
+#include "serve/monitor.h"
+#include "serve/registry.h"
 
 #define DEFAULT_MAX_BODY (16u << 20)
 #define DEFAULT_MAX_BATCH 64
 
-struct ctx_node {
-	struct maas_predict_ctx c;
-	struct ctx_node *next;
-};
-
-struct slot {
-	struct maas_served *m;
-	const char *input_name;  /* MODEL.json inputs.tensor.name, or "input" */
-	int K;                   /* probability columns (classification) */
-	pthread_mutex_t lock;
-	struct ctx_node *free;   /* idle prediction contexts */
-};
+/* A request's model: a reference taken from the registry (registry.h). */
+#define slot maas_reg_entry
 
 struct maas_http {
 	struct MHD_Daemon *d;
-	struct slot *slots;
-	size_t n;
+	struct maas_registry reg; /* the models, swapped by reloads */
+	atomic_int draining;      /* set by maas_http_stop: not ready */
 	struct maas_http_opts o;
 	struct maas_serve_metrics metrics;
 	atomic_ulong next_id;
+	struct maas_batcher batcher; /* when o.batch_delay_us > 0 */
 	pthread_mutex_t log_lock;
 	int port;
 	char url[128];
@@ -61,7 +58,9 @@ struct req {
 	int status;
 	size_t bytes;
 	const char *model, *version, *route, *method;
+	const char *key_id;      /* the API key's id (auth.h), or NULL */
 	char path[128];
+	struct slot *ref;        /* the model used, dropped when the request completes */
 };
 
 /* What a handler answers. */
@@ -71,6 +70,9 @@ struct reply {
 	int retry_after;
 	const char *model, *version, *route;
 	struct maas_buf body;
+	struct slot *ref;        /* the model used (a reference, passed on to the request) */
+	double t0;               /* the request's arrival, for the deadline */
+	unsigned long id;        /* the request's id (X-Request-Id) */
 };
 
 void maas_http_opts_init(struct maas_http_opts *o)
@@ -78,6 +80,7 @@ void maas_http_opts_init(struct maas_http_opts *o)
 	memset(o, 0, sizeof *o);
 	o->addr = "127.0.0.1";
 	o->port = 8080;
+	o->batch_delay_us = MAAS_BATCHER_DELAY_US;
 }
 
 int maas_http_parse_listen(struct maas_http_opts *o, const char *s, char **copy, struct maas_err *e)
@@ -142,60 +145,26 @@ static void reply_error(struct reply *r, int status, const char *fmt, ...)
 
 /* ---- models ---- */
 
-static int version_cmp(const char *a, const char *b)
-{
-	char *ea, *eb;
-	long x = strtol(a, &ea, 10), y = strtol(b, &eb, 10);
-	if (*a && *b && !*ea && !*eb)
-		return (x > y) - (x < y);
-	return strcmp(a, b);
-}
-
-/* The slot of name/version (version NULL: the highest), or NULL with a 404. */
+/* A reference to the model name/version (version NULL: the highest), or
+ * NULL with a 404.  The caller drops it with maas_reg_entry_put. */
 static struct slot *find_model(struct maas_http *h, const char *name, const char *version, struct reply *r)
 {
-	struct slot *best = NULL;
-	int named = 0;
-	for (size_t i = 0; i < h->n; i++) {
-		struct slot *s = &h->slots[i];
-		if (strcmp(s->m->name, name))
-			continue;
-		named = 1;
-		if (version ? !strcmp(s->m->version, version) : (!best || version_cmp(s->m->version, best->m->version) > 0))
-			best = s;
+	struct slot *s;
+	switch (maas_registry_get(&h->reg, name, version, &s)) {
+	case MAAS_REG_OK:
+		r->ref = s;
+		r->model = s->m.name;
+		r->version = s->m.version;
+		break;
+	case MAAS_REG_NO_MODEL: reply_error(r, 404, "model '%s' is not served", name); break;
+	case MAAS_REG_NO_VERSION: reply_error(r, 404, "model '%s' has no version '%s'", name, version); break;
+	default:
+		if (version)
+			reply_error(r, 404, "model '%s' version %s is unloaded", name, version);
+		else
+			reply_error(r, 404, "model '%s' is unloaded", name);
 	}
-	if (best) {
-		r->model = best->m->name;
-		r->version = best->m->version;
-	} else if (!named)
-		reply_error(r, 404, "model '%s' is not served", name);
-	else
-		reply_error(r, 404, "model '%s' has no version '%s'", name, version);
-	return best;
-}
-
-static struct maas_predict_ctx *ctx_take(struct maas_http *h, struct slot *s)
-{
-	struct ctx_node *n;
-	pthread_mutex_lock(&s->lock);
-	n = s->free;
-	if (n)
-		s->free = n->next;
-	pthread_mutex_unlock(&s->lock);
-	if (!n) {
-		n = xcalloc(1, sizeof *n);
-		maas_predict_ctx_init(&n->c, s->m, h->o.max_batch);
-	}
-	return &n->c;
-}
-
-static void ctx_give(struct slot *s, struct maas_predict_ctx *c)
-{
-	struct ctx_node *n = (struct ctx_node *)c; /* c is the first member */
-	pthread_mutex_lock(&s->lock);
-	n->next = s->free;
-	s->free = n;
-	pthread_mutex_unlock(&s->lock);
+	return s;
 }
 
 /* ---- GET endpoints ---- */
@@ -212,12 +181,9 @@ static json_t *tensor_meta(const char *name, const char *datatype, json_t *shape
 
 static void model_metadata(struct maas_http *h, struct slot *s, struct reply *r)
 {
-	const struct maas_served *m = s->m;
-	json_t *versions = json_array(), *outputs = json_array(), *shape;
+	const struct maas_served *m = &s->m;
+	json_t *versions = maas_registry_versions(&h->reg, m->name), *outputs = json_array(), *shape;
 
-	for (size_t i = 0; i < h->n; i++)
-		if (!strcmp(h->slots[i].m->name, m->name))
-			json_array_append_new(versions, json_string(h->slots[i].m->version));
 	shape = m->T ? json_pack("[i,i,i]", -1, m->T, m->features) : json_pack("[i,i]", -1, m->features);
 	if (m->classification) {
 		json_array_append_new(outputs, tensor_meta("probabilities", "FP32", json_pack("[i,i]", -1, s->K)));
@@ -296,14 +262,16 @@ static int requested_outputs(const struct maas_served *m, const json_t *req, str
 static int run_tensor(struct maas_http *h, struct slot *s, const float *x, size_t n, struct maas_prediction *p,
 		      float *probs, struct maas_err *e)
 {
-	struct maas_predict_ctx *c = ctx_take(h, s);
-	size_t row = (size_t)(s->m->T ? s->m->T : 1) * (size_t)s->m->features, K = (size_t)s->K;
+	struct maas_predict_ctx *c = maas_reg_ctx_take(s);
+	size_t row = (size_t)(s->m.T ? s->m.T : 1) * (size_t)s->m.features, K = (size_t)s->K;
 	int rc = 0;
-	for (size_t i = 0; i < n && !rc; i += (size_t)h->o.max_batch) {
+	if (h->o.batch_delay_us > 0 && n >= 1 && n <= (size_t)h->o.batch_rows)
+		rc = maas_batcher_predict(&h->batcher, &s->m, c, x, (int)n, p, probs, e);
+	else for (size_t i = 0; i < n && !rc; i += (size_t)h->o.max_batch) {
 		size_t k = n - i < (size_t)h->o.max_batch ? n - i : (size_t)h->o.max_batch;
-		rc = maas_predict_tensor(s->m, c, x + i * row, (int)k, p + i, probs ? probs + i * K : NULL, e);
+		rc = maas_predict_tensor(&s->m, c, x + i * row, (int)k, p + i, probs ? probs + i * K : NULL, e);
 	}
-	ctx_give(s, c);
+	maas_reg_ctx_give(s, c);
 	return rc;
 }
 
@@ -315,16 +283,47 @@ static void add_output_head(struct maas_buf *b, int *first, const char *name, co
 	*first = 0;
 }
 
+/* The fast path (fastjson.h) for the common body: 1 with *fj, or 0. */
+static int fast_infer(struct maas_http *h, struct slot *s, const char *body, size_t len, struct maas_fastjson_infer *fj)
+{
+	const struct maas_served *m = &s->m;
+	struct maas_fastjson_expect w = {
+		.input = s->input_name, .ndim = m->T ? 3 : 2, .dims = {-1, m->T ? m->T : m->features, m->features},
+		.max_rows = h->o.max_rows, .outputs = {"probabilities", "class", "label"}, .noutputs = 3,
+	};
+	if (!m->classification) {
+		w.outputs[0] = "value";
+		w.noutputs = 1;
+	}
+	return maas_fastjson_infer(body, len, &w, fj);
+}
+
 static void infer(struct maas_http *h, struct slot *s, const char *body, size_t len, struct reply *r)
 {
-	const struct maas_served *m = s->m;
+	const struct maas_served *m = &s->m;
 	json_error_t je;
-	json_t *req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
+	struct maas_fastjson_infer fj;
+	int fast;
+	json_t *req;
 	const json_t *inputs, *in, *shape, *id;
-	const char *name, *dtype;
+	const char *name, *dtype, *idstr = NULL;
 	size_t n, row = (size_t)(m->T ? m->T : 1) * (size_t)m->features, total, k = 0;
 	int want;
+	float *x = NULL;
 
+	if (h->o.batch_delay_us > 0) /* a leader may wait for this one */
+		maas_batcher_announce(&h->batcher, m);
+	fast = fast_infer(h, s, body, len, &fj);
+	req = fast ? NULL : json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
+	if (fast) {
+		n = fj.n;
+		x = fj.x;
+		fj.x = NULL;
+		idstr = fj.id;
+		want = !fj.outputs ? (m->classification ? OUT_PROBS | OUT_CLASS | OUT_LABEL : OUT_VALUE)
+		     : m->classification ? (int)fj.outputs : OUT_VALUE;
+		goto compute;
+	}
 	if (!req) {
 		reply_error(r, 400, "cannot parse the request: %s (line %d, column %d)", je.text, je.line, je.column);
 		return;
@@ -381,7 +380,7 @@ static void infer(struct maas_http *h, struct slot *s, const char *body, size_t 
 	if ((want = requested_outputs(m, req, r)) < 0)
 		goto out;
 
-	float *x = xmallocarray(total ? total : 1, sizeof *x);
+	x = xmallocarray(total ? total : 1, sizeof *x);
 	if (flatten(json_object_get(in, "data"), x, total, &k, name, r)) {
 		free(x);
 		goto out;
@@ -391,10 +390,15 @@ static void infer(struct maas_http *h, struct slot *s, const char *body, size_t 
 		free(x);
 		goto out;
 	}
+	if ((id = json_object_get(req, "id")) && json_is_string(id))
+		idstr = json_string_value(id);
+compute:;
 	struct maas_prediction *p = xcalloc(n ? n : 1, sizeof *p);
 	float *probs = m->classification ? xcalloc((n ? n : 1) * (size_t)s->K, sizeof *probs) : NULL;
 	struct maas_err e;
-	if (n && run_tensor(h, s, x, n, p, probs, &e)) {
+	if (maas_deadline_passed(r->t0, h->o.deadline_ms)) {
+		reply_error(r, 504, "the request waited more than its deadline of %g ms before compute", h->o.deadline_ms);
+	} else if (n && run_tensor(h, s, x, n, p, probs, &e)) {
 		reply_error(r, e.kind == MAAS_EDATA ? 400 : 500, "%s", e.msg);
 	} else {
 		struct maas_buf *b = &r->body;
@@ -405,9 +409,9 @@ static void infer(struct maas_http *h, struct slot *s, const char *body, size_t 
 		add_json_string(b, m->name);
 		maas_buf_addstr(b, ",\"model_version\":");
 		add_json_string(b, m->version);
-		if ((id = json_object_get(req, "id")) && json_is_string(id)) {
+		if (idstr) {
 			maas_buf_addstr(b, ",\"id\":");
-			add_json_string(b, json_string_value(id));
+			add_json_string(b, idstr);
 		}
 		maas_buf_addstr(b, ",\"outputs\":[");
 		if (want & OUT_PROBS) {
@@ -449,6 +453,9 @@ static void infer(struct maas_http *h, struct slot *s, const char *body, size_t 
 	free(p);
 	free(x);
 out:
+	if (h->o.batch_delay_us > 0)
+		maas_batcher_withdraw(&h->batcher);
+	maas_fastjson_infer_release(&fj);
 	json_decref(req);
 }
 
@@ -568,7 +575,7 @@ fail:
 static void predict_records(struct maas_http *h, struct slot *s, const char *ctype, const char *body, size_t len,
 			    struct reply *r)
 {
-	const struct maas_served *m = s->m;
+	const struct maas_served *m = &s->m;
 	json_t *req = NULL, *inst;
 	json_error_t je;
 	size_t n;
@@ -595,22 +602,44 @@ static void predict_records(struct maas_http *h, struct slot *s, const char *cty
 	}
 	struct maas_prediction *p = xcalloc(n ? n : 1, sizeof *p);
 	float *probs = m->classification ? xcalloc((n ? n : 1) * (size_t)s->K, sizeof *probs) : NULL;
-	struct maas_predict_ctx *c = ctx_take(h, s);
+	struct maas_predict_ctx *c = maas_reg_ctx_take(s);
 	struct maas_err e;
-	int rc = n ? maas_predict_records(m, c, inst, p, probs, &e) : 0;
-	ctx_give(s, c);
-	if (rc) {
+	int late = maas_deadline_passed(r->t0, h->o.deadline_ms);
+	int rc = n && !late ? maas_predict_records(m, c, inst, p, probs, &e) : 0;
+	maas_reg_ctx_give(s, c);
+	if (late) {
+		reply_error(r, 504, "the request waited more than its deadline of %g ms before compute", h->o.deadline_ms);
+	} else if (rc) {
 		reply_error(r, e.kind == MAAS_EDATA ? 400 : 500, "%s", e.msg);
 	} else {
 		json_t *preds = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(preds, maas_prediction_json(m, &p[i], probs ? probs + i * (size_t)s->K : NULL));
 		reply_json(r, 200, json_pack("{s:o}", "predictions", preds));
+		if (h->o.monitor)
+			maas_monitor_records(h->o.monitor, m, r->id, inst, p, probs);
 	}
 	free(probs);
 	free(p);
 out:
 	json_decref(inst);
+	json_decref(req);
+}
+
+/* ---- POST /v1/models/{m}:feedback (serve/monitor.h) ---- */
+
+static void feedback(struct maas_http *h, struct slot *s, const char *body, size_t len, struct reply *r)
+{
+	json_error_t je;
+	json_t *req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je), *ans = NULL;
+	struct maas_err e;
+
+	if (!req)
+		reply_error(r, 400, "cannot parse the request: %s (line %d, column %d)", je.text, je.line, je.column);
+	else if (maas_monitor_feedback(h->o.monitor, &s->m, req, &ans, &e))
+		reply_error(r, e.kind == MAAS_ENOINPUT ? 404 : e.kind == MAAS_EDATA ? 400 : 500, "%s", e.msg);
+	else
+		reply_json(r, 200, ans);
 	json_decref(req);
 }
 
@@ -640,6 +669,73 @@ static int method_is(const char *method, const char *want, struct reply *r)
 	return 0;
 }
 
+/* ---- the repository extension: reloads (registry.h) ---- */
+
+/* GET /v1/models: the loaded models, for the debug page. */
+static void list_models(struct maas_http *h, struct reply *r)
+{
+	json_t *idx = maas_registry_index(&h->reg), *models = json_array(), *row;
+	size_t i;
+
+	json_array_foreach(idx, i, row)
+		if (!strcmp(json_string_value(json_object_get(row, "state")), "READY"))
+			json_array_append_new(models, json_pack("{s:O,s:O}", "name", json_object_get(row, "name"),
+								"version", json_object_get(row, "version")));
+	json_decref(idx);
+	reply_json(r, 200, json_pack("{s:o}", "models", models));
+}
+
+/* POST /v2/repository/index, /v2/repository/models/{m}/load and .../unload.
+ * A load or unload body is optional: {} or {"parameters": {}}. */
+static void repository(struct maas_http *h, const char *method, const char *path, const char *body, size_t len,
+		       struct reply *r)
+{
+	char name[256];
+	size_t k;
+	int load;
+	json_t *req = NULL, *params;
+	json_error_t je;
+	struct maas_err e;
+
+	if (!strcmp(path, "index")) {
+		r->route = "repository_index";
+		if (method_is(method, "POST", r))
+			reply_json(r, 200, maas_registry_index(&h->reg));
+		return;
+	}
+	if (strncmp(path, "models/", 7) || !(k = strcspn(path + 7, "/")) || k >= sizeof name ||
+	    (strcmp(path + 7 + k, "/load") && strcmp(path + 7 + k, "/unload"))) {
+		r->route = "other";
+		reply_error(r, 404, "no such endpoint '/v2/repository/%s'", path);
+		return;
+	}
+	snprintf(name, sizeof name, "%.*s", (int)k, path + 7);
+	load = !strcmp(path + 7 + k, "/load");
+	r->route = load ? "repository_load" : "repository_unload";
+	if (!method_is(method, "POST", r))
+		return;
+	if (len) {
+		req = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+		if (!json_is_object(req)) {
+			reply_error(r, 400, "the request must be a JSON object, {} or {\"parameters\": {}}");
+			goto out;
+		}
+		params = json_object_get(req, "parameters");
+		if (params && (!json_is_object(params) || json_object_size(params))) {
+			reply_error(r, 400, "parameters are not supported: the model is %s from its bundle's path",
+				    load ? "reloaded" : "unloaded");
+			goto out;
+		}
+	}
+	if (load ? maas_registry_load(&h->reg, name, &e) : maas_registry_unload(&h->reg, name, &e)) {
+		int code = e.kind == MAAS_EUSAGE ? 404 : e.kind == MAAS_EIO || e.kind == MAAS_EOS ? 500 : 400;
+		reply_error(r, code, "%s", e.msg);
+	} else
+		reply_json(r, 200, json_object());
+out:
+	json_decref(req);
+}
+
 static void route(struct maas_http *h, const char *method, const char *url, const char *ctype, const char *body,
 		  size_t len, struct reply *r)
 {
@@ -654,12 +750,16 @@ static void route(struct maas_http *h, const char *method, const char *url, cons
 			r->status = 200;
 			r->type = "text/plain; version=0.0.4; charset=utf-8";
 			maas_serve_metrics_render(&h->metrics, &r->body);
+			if (h->o.monitor)
+				maas_monitor_render(h->o.monitor, &r->body);
 		}
 	} else if (!strcmp(url, "/v2/health/live") || !strcmp(url, "/v2/health/ready")) {
 		int live = url[11] == 'l';
 		r->route = live ? "live" : "ready";
-		if (method_is(method, "GET", r))
-			reply_json(r, 200, json_pack("{s:b}", live ? "live" : "ready", 1));
+		if (method_is(method, "GET", r)) {
+			int up = live || !atomic_load(&h->draining);
+			reply_json(r, up ? 200 : 503, json_pack("{s:b}", live ? "live" : "ready", up));
+		}
 	} else if (!strcmp(url, "/v2") || !strcmp(url, "/v2/")) {
 		r->route = "server_metadata";
 		if (method_is(method, "GET", r))
@@ -679,19 +779,45 @@ static void route(struct maas_http *h, const char *method, const char *url, cons
 			return;
 		if (!strcmp(r->route, "model_metadata"))
 			model_metadata(h, s, r);
-		else if (!strcmp(r->route, "model_ready"))
-			reply_json(r, 200, json_pack("{s:s,s:s,s:b}", "name", s->m->name, "version", s->m->version, "ready", 1));
+		else if (!strcmp(r->route, "model_ready")) {
+			int up = !atomic_load(&h->draining);
+			reply_json(r, up ? 200 : 503,
+				   json_pack("{s:s,s:s,s:b}", "name", s->m.name, "version", s->m.version, "ready", up));
+		}
 		else
 			infer(h, s, body, len, r);
 	} else if (!strncmp(url, "/v1/models/", 11) && url[11]) {
 		p = url + 11;
 		model_path(&p, "/:", name, sizeof name, ver, sizeof ver, &has_ver);
-		r->route = "predict";
-		if (strcmp(p, ":predict")) {
-			r->route = "other";
+		r->route = !strcmp(p, ":predict") ? "predict" : !strcmp(p, "/signature") ? "signature"
+			 : !strcmp(p, ":feedback") && h->o.monitor ? "feedback" : "other";
+		if (!strcmp(r->route, "other"))
 			reply_error(r, 404, "no such endpoint '%s'", url);
-		} else if (method_is(method, "POST", r) && (s = find_model(h, name, has_ver ? ver : NULL, r)))
+		else if (!method_is(method, !strcmp(r->route, "signature") ? "GET" : "POST", r))
+			return;
+		else if (!(s = find_model(h, name, has_ver ? ver : NULL, r)))
+			return;
+		else if (!strcmp(r->route, "predict"))
 			predict_records(h, s, ctype, body, len, r);
+		else if (!strcmp(r->route, "feedback"))
+			feedback(h, s, body, len, r);
+		else
+			reply_json(r, 200, maas_page_signature(&s->m));
+	} else if (!strcmp(url, "/v1/models")) {
+		r->route = "models";
+		if (method_is(method, "GET", r))
+			list_models(h, r);
+	} else if (!strncmp(url, "/v2/repository/", 15)) {
+		/* the one call site of the repository extension; on_request has
+		 * already asked for an admin key (maas_auth_need says 1 here) */
+		repository(h, method, url + 15, body, len, r);
+	} else if (!strcmp(url, "/")) {
+		r->route = "page";
+		if (method_is(method, "GET", r)) {
+			r->status = 200;
+			r->type = "text/html; charset=utf-8";
+			maas_page_render(&r->body);
+		}
 	} else {
 		r->route = "other";
 		reply_error(r, 404, "no such endpoint '%s'", url);
@@ -706,6 +832,8 @@ static enum MHD_Result send_reply(struct maas_http *h, struct MHD_Connection *co
 	char idbuf[24];
 	enum MHD_Result ret;
 
+	q->ref = r->ref; /* r->model and r->version point into it */
+	r->ref = NULL;
 	q->status = r->status;
 	q->bytes = r->body.len;
 	q->model = r->model;
@@ -724,6 +852,10 @@ static enum MHD_Result send_reply(struct maas_http *h, struct MHD_Connection *co
 		snprintf(idbuf, sizeof idbuf, "%d", r->retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, idbuf);
 	}
+	if (r->status == 401 || r->status == 403) /* RFC 6750 */
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					r->status == 401 ? "Bearer realm=\"maas-serve\""
+							 : "Bearer realm=\"maas-serve\", error=\"insufficient_scope\"");
 	ret = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -738,6 +870,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	memset(&r, 0, sizeof r);
 	maas_buf_init(&r.body);
+	if (q)
+		r.t0 = q->t0;
+	if (q)
+		r.id = q->id;
 	if (!q) {
 		const char *cl;
 		q = xcalloc(1, sizeof *q);
@@ -753,6 +889,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			r.route = "other";
 			reply_error(&r, 503, "too many requests in flight (limit %zu); retry later", h->o.max_in_flight);
 			return send_reply(h, conn, q, &r);
+		}
+		if (h->o.auth && maas_auth_need(url) >= 0) {
+			double wait;
+			int st = maas_auth_check(h->o.auth,
+						 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+						 maas_auth_need(url), &q->key_id, &wait);
+			if (st) {
+				r.route = "other";
+				if (st == 401)
+					reply_error(&r, 401, "a valid API key is required: send 'Authorization: Bearer KEY'");
+				else if (st == 403)
+					reply_error(&r, 403, "key '%s' may only predict; this endpoint needs an admin key", q->key_id);
+				else {
+					r.retry_after = wait < 1 ? 1 : wait > 1e6 ? 1000000 : (int)ceil(wait);
+					reply_error(&r, st, "key '%s' is over its rate limit; retry in %d s", q->key_id, r.retry_after);
+				}
+				return send_reply(h, conn, q, &r);
+			}
 		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > h->o.max_body) {
@@ -803,6 +957,8 @@ static void access_log(struct maas_http *h, const struct req *q, double seconds)
 	add_json_string(&b, q->model ? q->model : "");
 	maas_buf_addstr(&b, ",\"version\":");
 	add_json_string(&b, q->version ? q->version : "");
+	maas_buf_addstr(&b, ",\"key\":");
+	add_json_string(&b, q->key_id ? q->key_id : "");
 	maas_buf_addf(&b, ",\"route\":\"%s\",\"status\":%d,\"bytes\":%zu,\"total_us\":%lld}\n", q->route, q->status,
 		      q->bytes, (long long)(seconds * 1e6));
 	pthread_mutex_lock(&h->log_lock);
@@ -825,6 +981,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			access_log(h, q, seconds);
 	}
 	maas_serve_metrics_in_flight(&h->metrics, -1);
+	maas_reg_entry_put(q->ref);
 	maas_buf_release(&q->body);
 	free(q);
 	*con_cls = NULL;
@@ -832,20 +989,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- start and stop ---- */
 
-static void free_slots(struct maas_http *h)
-{
-	for (size_t i = 0; i < h->n; i++) {
-		struct slot *s = &h->slots[i];
-		while (s->free) {
-			struct ctx_node *n = s->free;
-			s->free = n->next;
-			maas_predict_ctx_release(&n->c);
-			free(n);
-		}
-		pthread_mutex_destroy(&s->lock);
-	}
-	free(h->slots);
-}
 
 int maas_http_start(struct maas_http **out, struct maas_served *const *models, size_t n,
 		    const struct maas_http_opts *o, struct maas_err *e)
@@ -887,18 +1030,15 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 	maas_serve_metrics_init(&h->metrics);
 	pthread_mutex_init(&h->log_lock, NULL);
 	atomic_init(&h->next_id, 0);
-	h->slots = xcalloc(n ? n : 1, sizeof *h->slots);
-	h->n = n;
-	for (size_t i = 0; i < n; i++) {
-		struct slot *s = &h->slots[i];
-		const char *in = json_string_value(
-			json_object_get(json_object_get(json_object_get(models[i]->manifest, "inputs"), "tensor"), "name"));
-		s->m = models[i];
-		s->input_name = in ? in : "input";
-		s->K = models[i]->classification ? models[i]->nlabels : 0;
-		pthread_mutex_init(&s->lock, NULL);
-		maas_serve_metrics_model_load(&h->metrics, models[i]->name, models[i]->version, models[i]->load_seconds);
-	}
+	atomic_init(&h->draining, 0);
+	maas_registry_init(&h->reg, h->o.max_batch, &h->metrics);
+	if (h->o.batch_rows <= 0)
+		h->o.batch_rows = MAAS_BATCHER_ROWS;
+	if (h->o.batch_delay_us > 0)
+		maas_batcher_init(&h->batcher, h->o.batch_rows, h->o.batch_delay_us, h->o.threads, &h->metrics.in_flight,
+				  &h->metrics);
+	for (size_t i = 0; i < n; i++)
+		maas_registry_add(&h->reg, models[i]);
 
 	errno = 0;
 	h->d = MHD_start_daemon(flags, (uint16_t)h->o.port, NULL, NULL, on_request, h,
@@ -910,7 +1050,8 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 				MHD_OPTION_END);
 	if (!h->d) {
 		int err = errno;
-		free_slots(h);
+		maas_batcher_release(&h->batcher);
+		maas_registry_release(&h->reg);
 		maas_serve_metrics_release(&h->metrics);
 		pthread_mutex_destroy(&h->log_lock);
 		free(h);
@@ -937,18 +1078,27 @@ const char *maas_http_url(const struct maas_http *h)
 	return h->url;
 }
 
+struct maas_registry *maas_http_registry(struct maas_http *h)
+{
+	return &h->reg;
+}
+
 long maas_http_stop(struct maas_http *h, double drain_seconds)
 {
 	double deadline = maas_now() + drain_seconds;
 	long left;
-	MHD_socket fd = MHD_quiesce_daemon(h->d);
+	MHD_socket fd;
+
+	atomic_store(&h->draining, 1); /* not ready from now on */
+	fd = MHD_quiesce_daemon(h->d);
 
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	while ((left = maas_serve_metrics_in_flight(&h->metrics, 0)) > 0 && maas_now() < deadline)
 		usleep(5000);
 	MHD_stop_daemon(h->d);
-	free_slots(h);
+	maas_batcher_release(&h->batcher);
+	maas_registry_release(&h->reg);
 	maas_serve_metrics_release(&h->metrics);
 	pthread_mutex_destroy(&h->log_lock);
 	free(h);

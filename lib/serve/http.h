@@ -9,17 +9,28 @@
  *   GET  /v2/models/{m}[/versions/{v}], .../ready
  *   POST /v2/models/{m}[/versions/{v}]/infer      FP32 tensors
  *   POST /v1/models/{m}[/versions/{v}]:predict    {"instances": [...]}
+ *   POST /v1/models/{m}[/versions/{v}]:feedback   {"id": ..., "label": ...} (with a monitor)
  *   GET  /metrics                                 Prometheus text 0.0.4
+ *   GET  /, /v1/models, /v1/models/{m}[/versions/{v}]/signature
+ *                                                 the debug page (page.h)
+ *   POST /v2/repository/index, /v2/repository/models/{m}/load, .../unload
+ *                                                 hot reload (registry.h)
  * Errors are {"error": "..."} with 400 (bad JSON, shape, datatype,
  * non-finite number, bad field), 404 (unknown route, model or version),
  * 405 (wrong method), 413 (body beyond max_body, rows beyond max_rows) and
  * 503 with Retry-After (more than max_in_flight requests at once).
+ * From maas_http_stop on, the readiness checks answer 503.
+ * With API keys (opts.auth, serve/auth.h): 401 with WWW-Authenticate for
+ * a missing or unknown key, 403 for a predict key on an admin endpoint, 429
+ * with Retry-After beyond the key's rate; health, /metrics and / stay open.
+ * 504 when a request waited more than deadline_ms before compute.
  * A model named without a version is its highest version (numeric order
  * when both are numbers).
  *
- * Ownership: the server borrows the loaded models (they must outlive it)
- * and the access-log stream; maas_http_start allocates the server, which
- * maas_http_stop frees.
+ * Ownership: maas_http_start takes the loaded models over (each struct's
+ * contents move into the server's registry and the struct is left zeroed,
+ * so releasing it is harmless) and borrows the access-log stream; it
+ * allocates the server, which maas_http_stop frees with the models.
  */
 #ifndef MAAS_SERVE_HTTP_H
 #define MAAS_SERVE_HTTP_H
@@ -31,6 +42,10 @@
 #include "serve/metrics.h"
 #include "serve/predict.h"
 
+struct maas_auth;
+
+struct maas_monitor;
+
 struct maas_http_opts {
 	const char *addr;      /* IPv4 or IPv6 address to bind (default "127.0.0.1") */
 	int port;              /* 0: a free port */
@@ -39,7 +54,12 @@ struct maas_http_opts {
 	size_t max_rows;       /* rows per request (0: no limit) */
 	size_t max_in_flight;  /* requests at once (0: no limit) */
 	int max_batch;         /* rows per forward pass (0: 64) */
+	int batch_rows;        /* dynamic batching (serve/batcher.h): rows per coalesced pass (0: 64) */
+	long batch_delay_us;   /* the longest a request waits for company (0: no batching; 500 by opts_init) */
 	FILE *access_log;      /* one JSON line per request, or NULL */
+	const struct maas_auth *auth; /* API keys (serve/auth.h, borrowed), or NULL: no auth */
+	double deadline_ms;    /* 504 for requests that waited longer before compute (0: none) */
+	struct maas_monitor *monitor; /* prediction log, feedback, drift (serve/monitor.h, borrowed), or NULL: none */
 };
 
 void maas_http_opts_init(struct maas_http_opts *o);
@@ -50,15 +70,18 @@ int maas_http_parse_listen(struct maas_http_opts *o, const char *s, char **copy,
 
 struct maas_http;
 
-/* Starts serving models[0..n-1] (borrowed) and returns once the socket
+/* Starts serving models[0..n-1] (taken over) and returns once the socket
  * listens.  Load times are recorded in the metrics.  Fails with
  * MAAS_EOS when the address cannot be bound. */
 int maas_http_start(struct maas_http **out, struct maas_served *const *models, size_t n,
 		    const struct maas_http_opts *o, struct maas_err *e);
+struct maas_registry;
+/* The models being served, for reloads (registry.h). */
+struct maas_registry *maas_http_registry(struct maas_http *h);
 /* The bound port (useful with port 0) and the URL "http://ADDR:PORT". */
 int maas_http_port(const struct maas_http *h);
 const char *maas_http_url(const struct maas_http *h);
-/* Stops accepting connections, waits up to drain_seconds for requests in
+/* Turns not ready, stops accepting connections, waits up to drain_seconds for requests in
  * flight to finish, then closes everything and frees h.  Returns the
  * number of requests still in flight when the drain time ran out. */
 long maas_http_stop(struct maas_http *h, double drain_seconds);

@@ -16,6 +16,12 @@ const double maas_serve_metrics_buckets[MAAS_SERVE_METRICS_NBUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 };
 
+const double maas_serve_metrics_row_buckets[MAAS_SERVE_METRICS_NBUCKETS] = {
+	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
+};
+
+const int maas_serve_metrics_reject_codes[MAAS_SERVE_METRICS_NREJECT] = {401, 403, 413, 429, 503, 504};
+
 struct maas_serve_series {
 	char *model, *version, *route;
 	int code;                                   /* 0 for load series */
@@ -45,6 +51,7 @@ void maas_serve_metrics_release(struct maas_serve_metrics *m)
 {
 	series_free(m->series, m->nseries);
 	series_free(m->loads, m->nloads);
+	series_free(m->batches, m->nbatches);
 	pthread_mutex_destroy(&m->lock);
 	memset(m, 0, sizeof *m);
 }
@@ -87,15 +94,48 @@ void maas_serve_metrics_request(struct maas_serve_metrics *m, const char *model,
 	pthread_mutex_lock(&m->lock);
 	observe(find(&m->series, &m->nseries, &m->cap, model ? model : "", version ? version : "", route, code),
 		seconds);
+	for (int i = 0; i < MAAS_SERVE_METRICS_NREJECT; i++)
+		if (code == maas_serve_metrics_reject_codes[i])
+			m->rejected[i]++;
 	pthread_mutex_unlock(&m->lock);
 }
 
 void maas_serve_metrics_model_load(struct maas_serve_metrics *m, const char *model, const char *version, double seconds)
 {
+	maas_serve_metrics_model_load_result(m, model, version, 1, seconds);
+}
+
+void maas_serve_metrics_model_load_result(struct maas_serve_metrics *m, const char *model, const char *version, int ok,
+					  double seconds)
+{
 	pthread_mutex_lock(&m->lock);
-	struct maas_serve_series *s = find(&m->loads, &m->nloads, &m->loadcap, model, version, "", 0);
+	/* load series keep their result in the route field */
+	struct maas_serve_series *s = find(&m->loads, &m->nloads, &m->loadcap, model, version, ok ? "ok" : "failed", 0);
 	s->count++;
 	s->sum = seconds; /* the last load's time */
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void observe_in(struct maas_serve_series *s, double v, const double *bounds)
+{
+	int b = 0;
+	while (b < MAAS_SERVE_METRICS_NBUCKETS && v > bounds[b])
+		b++;
+	if (b < MAAS_SERVE_METRICS_NBUCKETS)
+		s->bucket[b]++;
+	s->count++;
+	s->sum += v;
+}
+
+void maas_serve_metrics_batch(struct maas_serve_metrics *m, const char *model, const char *version, int rows,
+			      const double *waits, size_t njobs)
+{
+	pthread_mutex_lock(&m->lock);
+	observe_in(find(&m->batches, &m->nbatches, &m->batchcap, model, version, "rows", 0), rows,
+		   maas_serve_metrics_row_buckets);
+	struct maas_serve_series *q = find(&m->batches, &m->nbatches, &m->batchcap, model, version, "queue", 0);
+	for (size_t i = 0; i < njobs; i++)
+		observe_in(q, waits[i], maas_serve_metrics_buckets);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -130,6 +170,32 @@ static void labels(struct maas_buf *b, const struct maas_serve_series *s, int wi
 static void header(struct maas_buf *b, const char *name, const char *type, const char *help)
 {
 	maas_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The histograms of the batching series of one kind (route). */
+static void render_batches(struct maas_serve_metrics *m, struct maas_buf *b, const char *name, const char *route,
+			   const double *bounds, const char *help)
+{
+	header(b, name, "histogram", help);
+	for (size_t i = 0; i < m->nbatches; i++) {
+		const struct maas_serve_series *s = &m->batches[i];
+		unsigned long long cum = 0;
+		if (strcmp(s->route, route))
+			continue;
+		for (int k = 0; k < MAAS_SERVE_METRICS_NBUCKETS; k++) {
+			cum += s->bucket[k];
+			maas_buf_addf(b, "%s_bucket{", name);
+			labels(b, s, 0);
+			maas_buf_addf(b, ",le=\"%g\"} %llu\n", bounds[k], cum);
+		}
+		maas_buf_addf(b, "%s_bucket{", name);
+		labels(b, s, 0);
+		maas_buf_addf(b, ",le=\"+Inf\"} %llu\n%s_sum{", s->count, name);
+		labels(b, s, 0);
+		maas_buf_addf(b, "} %.9g\n%s_count{", s->sum, name);
+		labels(b, s, 0);
+		maas_buf_addf(b, "} %llu\n", s->count);
+	}
 }
 
 /* process_*: from /proc/self/stat, /proc/stat and /proc/self/fd */
@@ -241,18 +307,29 @@ void maas_serve_metrics_render(struct maas_serve_metrics *m, struct maas_buf *b)
 		maas_buf_addf(b, "} %llu\n", count);
 	}
 
-	header(b, "maas_model_loads_total", "counter", "Models loaded, by model and version.");
+	header(b, "maas_model_loads_total", "counter", "Model loads and reloads, by model, version and result (ok or failed).");
 	for (size_t i = 0; i < m->nloads; i++) {
 		maas_buf_addstr(b, "maas_model_loads_total{");
 		labels(b, &m->loads[i], 0);
+		add_label(b, "result", m->loads[i].route, 0);
 		maas_buf_addf(b, "} %llu\n", m->loads[i].count);
 	}
 	header(b, "maas_model_load_seconds", "gauge", "Time the last load of a model took, self-test included, in seconds.");
 	for (size_t i = 0; i < m->nloads; i++) {
+		if (strcmp(m->loads[i].route, "ok"))
+			continue;
 		maas_buf_addstr(b, "maas_model_load_seconds{");
 		labels(b, &m->loads[i], 0);
 		maas_buf_addf(b, "} %.9g\n", m->loads[i].sum);
 	}
+	header(b, "maas_rejected_total", "counter", "Requests refused before compute, by status code.");
+	for (int i = 0; i < MAAS_SERVE_METRICS_NREJECT; i++)
+		maas_buf_addf(b, "maas_rejected_total{code=\"%d\"} %llu\n", maas_serve_metrics_reject_codes[i],
+			      m->rejected[i]);
+	render_batches(m, b, "maas_batch_rows", "rows", maas_serve_metrics_row_buckets,
+		       "Rows per forward pass of dynamic batching.");
+	render_batches(m, b, "maas_queue_seconds", "queue", maas_serve_metrics_buckets,
+		       "Time a request waited in the batching queue, in seconds.");
 	pthread_mutex_unlock(&m->lock);
 
 	header(b, "maas_in_flight_requests", "gauge", "Requests being processed now.");

@@ -6,8 +6,14 @@
  *   maas_requests_total{model,version,route,code}       counter
  *   maas_request_duration_seconds{model,version,route}  histogram (total time)
  *   maas_in_flight_requests                             gauge
- *   maas_model_loads_total{model,version}               counter
+ *   maas_rejected_total{code}                           counter: requests refused
+ *                                   before compute (401, 403, 413, 429, 503, 504)
+ *   maas_model_loads_total{model,version,result}        counter (ok, failed)
  *   maas_model_load_seconds{model,version}              gauge (last load)
+ *   maas_batch_rows{model,version}                      histogram: rows per
+ *                                   forward pass of dynamic batching
+ *   maas_queue_seconds{model,version}                   histogram: a request's
+ *                                   wait in the batching queue
  *   process_cpu_seconds_total, process_resident_memory_bytes,
  *   process_start_time_seconds, process_open_fds,
  *   process_max_fds                                     from /proc/self
@@ -31,13 +37,20 @@
 
 struct maas_serve_series;
 
+/* The codes maas_rejected_total counts; maas_serve_metrics_request counts them. */
+#define MAAS_SERVE_METRICS_NREJECT 6
+extern const int maas_serve_metrics_reject_codes[MAAS_SERVE_METRICS_NREJECT];
+
 struct maas_serve_metrics {
 	pthread_mutex_t lock;
 	struct maas_serve_series *series; /* requests, by model/version/route/code */
 	size_t nseries, cap;
 	struct maas_serve_series *loads;  /* model loads, by model/version */
 	size_t nloads, loadcap;
+	struct maas_serve_series *batches; /* dynamic batching, by model/version and route "rows" or "queue" */
+	size_t nbatches, batchcap;
 	atomic_long in_flight;
+	unsigned long long rejected[MAAS_SERVE_METRICS_NREJECT]; /* by maas_serve_metrics_reject_codes */
 };
 
 void maas_serve_metrics_init(struct maas_serve_metrics *m);
@@ -49,8 +62,16 @@ void maas_serve_metrics_request(struct maas_serve_metrics *m, const char *model,
 			  int code, double seconds);
 /* One model load and its time. */
 void maas_serve_metrics_model_load(struct maas_serve_metrics *m, const char *model, const char *version, double seconds);
+/* One load or reload that succeeded (ok) or failed (seconds is then ignored). */
+void maas_serve_metrics_model_load_result(struct maas_serve_metrics *m, const char *model, const char *version, int ok,
+					  double seconds);
 /* Adds delta to the in-flight gauge; returns the new value. */
 long maas_serve_metrics_in_flight(struct maas_serve_metrics *m, long delta);
+
+/* One forward pass of dynamic batching: its rows, and the queue time of
+ * each of its njobs requests (waits[njobs]). */
+void maas_serve_metrics_batch(struct maas_serve_metrics *m, const char *model, const char *version, int rows,
+			      const double *waits, size_t njobs);
 
 /* Appends every metric, with HELP and TYPE lines, to b. */
 void maas_serve_metrics_render(struct maas_serve_metrics *m, struct maas_buf *b);
@@ -58,5 +79,7 @@ void maas_serve_metrics_render(struct maas_serve_metrics *m, struct maas_buf *b)
 /* The histogram's upper bounds in seconds (the last bucket is +Inf). */
 #define MAAS_SERVE_METRICS_NBUCKETS 14
 extern const double maas_serve_metrics_buckets[MAAS_SERVE_METRICS_NBUCKETS];
+/* maas_batch_rows's upper bounds in rows, 1 to 8192 (the last bucket is +Inf). */
+extern const double maas_serve_metrics_row_buckets[MAAS_SERVE_METRICS_NBUCKETS];
 
 #endif

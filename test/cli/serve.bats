@@ -201,7 +201,7 @@ for g, w in zip(got, want):
 	grep -qx 'maas_requests_total{model="",version="",route="model_metadata",code="404"} 1' body
 	grep -qx 'maas_request_duration_seconds_count{model="iris",version="1",route="infer"} 2' body
 	grep -qx 'maas_request_duration_seconds_bucket{model="iris",version="1",route="infer",le="+Inf"} 2' body
-	grep -qx 'maas_model_loads_total{model="iris",version="1"} 1' body
+	grep -qx 'maas_model_loads_total{model="iris",version="1",result="ok"} 1' body
 	grep -q '^maas_model_load_seconds{model="iris",version="1"} [0-9.e-]*$' body
 	grep -qx 'maas_in_flight_requests 1' body   # this very request
 	for m in process_cpu_seconds_total process_resident_memory_bytes process_start_time_seconds process_open_fds; do

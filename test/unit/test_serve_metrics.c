@@ -47,7 +47,7 @@ static void test_render(void)
 	ok(has_line(b.data, "maas_request_duration_seconds_bucket{model=\"iris\",version=\"1\",route=\"infer\",le=\"+Inf\"} 3"), "+Inf is the count");
 	ok(has_line(b.data, "maas_request_duration_seconds_count{model=\"iris\",version=\"1\",route=\"infer\"} 3"), "count");
 	ok(has_line(b.data, "maas_request_duration_seconds_sum{model=\"iris\",version=\"1\",route=\"infer\"} 7.0023"), "sum");
-	ok(has_line(b.data, "maas_model_loads_total{model=\"iris\",version=\"1\"} 2"), "loads counted");
+	ok(has_line(b.data, "maas_model_loads_total{model=\"iris\",version=\"1\",result=\"ok\"} 2"), "loads counted");
 	ok(has_line(b.data, "maas_model_load_seconds{model=\"iris\",version=\"1\"} 0.125"), "the last load's time");
 	ok(has_line(b.data, "maas_in_flight_requests 1"), "in-flight gauge");
 	ok(strstr(b.data, "\nprocess_resident_memory_bytes ") && strstr(b.data, "\nprocess_open_fds ") &&

@@ -1,0 +1,340 @@
+/*
+ * fastjson.c - a scanner for the happy path of an OIP v2 infer body.  Every
+ * function returns 0 when the body is not what it handles; the caller then
+ * falls back to jansson (see fastjson.h for the contract).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "serve/fastjson.h"
+
+struct scan {
+	const char *p, *end;
+};
+
+static void ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+/* Skips whitespace, then takes the byte c. */
+static int take(struct scan *s, char c)
+{
+	ws(s);
+	if (s->p < s->end && *s->p == c) {
+		s->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* A string of printable ASCII without escapes; *str points into the body. */
+static int string(struct scan *s, const char **str, size_t *n)
+{
+	const char *q;
+	if (!take(s, '"'))
+		return 0;
+	for (q = s->p; q < s->end && *q != '"'; q++)
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x80 || *q == '\\')
+			return 0;
+	if (q == s->end)
+		return 0;
+	*str = s->p;
+	*n = (size_t)(q - s->p);
+	s->p = q + 1;
+	return 1;
+}
+
+static int key(struct scan *s, const char **k, size_t *n)
+{
+	return string(s, k, n) && take(s, ':');
+}
+
+static int is(const char *k, size_t n, const char *word)
+{
+	return strlen(word) == n && !memcmp(k, word, n);
+}
+
+static int digit(const struct scan *s, const char *q)
+{
+	return q < s->end && *q >= '0' && *q <= '9';
+}
+
+static const double pow10_exact[23] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/*
+ * A JSON number, as jansson reads it: an integer (no fraction, no
+ * exponent) is a long long converted to double; anything else is strtod's
+ * correctly rounded double.  Clinger's fast path gives the same double
+ * when the digits fit in 53 bits and the power of ten is exact; other
+ * numbers go to strtod.  *integer says which kind it was.
+ */
+static int number(struct scan *s, double *out, int *integer)
+{
+	const char *start, *q;
+	uint64_t m = 0;
+	int nsig = 0, nint = 0, neg = 0, inexact = 0, real = 0;
+	long ex = 0, scale = 0; /* the value is m * 10^(ex - scale) */
+
+	ws(s);
+	start = q = s->p;
+	if (q < s->end && *q == '-') {
+		neg = 1;
+		q++;
+	}
+	if (!digit(s, q))
+		return 0;
+	if (*q == '0' && digit(s, q + 1))
+		return 0; /* a leading zero */
+	for (; digit(s, q); q++, nint++) {
+		if (!m && *q == '0')
+			continue;
+		if (nsig < 19) {
+			m = m * 10 + (uint64_t)(*q - '0');
+			nsig++;
+		} else {
+			scale--; /* a dropped digit of the integer part */
+			inexact |= *q != '0';
+		}
+	}
+	if (q < s->end && *q == '.') {
+		real = 1;
+		q++;
+		if (!digit(s, q))
+			return 0;
+		for (; digit(s, q); q++) {
+			if (!m && *q == '0') {
+				scale++;
+			} else if (nsig < 19) {
+				m = m * 10 + (uint64_t)(*q - '0');
+				nsig++;
+				scale++;
+			} else
+				inexact |= *q != '0';
+		}
+	}
+	if (q < s->end && (*q == 'e' || *q == 'E')) {
+		int exneg = 0;
+		real = 1;
+		q++;
+		if (q < s->end && (*q == '+' || *q == '-'))
+			exneg = *q++ == '-';
+		if (!digit(s, q))
+			return 0;
+		for (; digit(s, q); q++)
+			if (ex < 100000)
+				ex = ex * 10 + (*q - '0');
+		if (exneg)
+			ex = -ex;
+	}
+	s->p = q;
+	*integer = !real;
+	if (!real) {
+		if (nint > 18)
+			return 0; /* jansson may say "too big integer": let it */
+		long long v = (long long)m;
+		*out = (double)(neg ? -v : v);
+		return 1;
+	}
+	long e10 = ex - scale;
+	if (!m && !inexact) {
+		*out = neg ? -0.0 : 0.0;
+		return 1;
+	}
+	if (!inexact && m <= ((uint64_t)1 << 53) && e10 >= -22 && e10 <= 22) {
+		double d = (double)m; /* exact, and so is the power of ten: one rounding */
+		d = e10 < 0 ? d / pow10_exact[-e10] : d * pow10_exact[e10];
+		*out = neg ? -d : d;
+		return 1;
+	}
+	/* beyond the fast path: strtod, as jansson does */
+	char buf[64];
+	size_t n = (size_t)(q - start);
+	if (n >= sizeof buf)
+		return 0;
+	memcpy(buf, start, n);
+	buf[n] = 0;
+	errno = 0;
+	double d = strtod(buf, NULL);
+	if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))
+		return 0; /* jansson: "real number overflow" */
+	*out = d;
+	return 1;
+}
+
+/* "shape": [n, ...] of non-negative integers, exactly as the model takes */
+static int shape(struct scan *s, const struct maas_fastjson_expect *w, size_t *rows)
+{
+	int k = 0, integer;
+	double d;
+	if (!take(s, '['))
+		return 0;
+	if (take(s, ']'))
+		return 0;
+	do {
+		if (k >= w->ndim || !number(s, &d, &integer) || !integer || d < 0)
+			return 0;
+		if (k == 0)
+			*rows = (size_t)d;
+		else if (d != (double)w->dims[k])
+			return 0;
+		k++;
+	} while (take(s, ','));
+	return take(s, ']') && k == w->ndim;
+}
+
+/* "data": nested arrays of numbers, flattened into a growing buffer */
+static int data(struct scan *s, float **x, size_t *nx, size_t *cap)
+{
+	int depth = 0, integer;
+	double d;
+	if (!take(s, '['))
+		return 0;
+	depth = 1;
+	if (take(s, ']'))
+		return 1;
+	for (;;) {
+		/* a value */
+		ws(s);
+		if (s->p < s->end && *s->p == '[') {
+			s->p++;
+			if (++depth > MAAS_FASTJSON_MAX_DEPTH)
+				return 0;
+			if (!take(s, ']'))
+				continue;
+			depth--;
+		} else {
+			if (!number(s, &d, &integer))
+				return 0;
+			float f = (float)d;
+			if (!isfinite(f))
+				return 0;
+			if (*nx == *cap)
+				xgrow(x, cap, *nx + 1, sizeof **x);
+			(*x)[(*nx)++] = f;
+		}
+		/* after a value: ',' or the ends of arrays */
+		for (;;) {
+			if (take(s, ','))
+				break;
+			if (!take(s, ']'))
+				return 0;
+			if (--depth == 0)
+				return 1;
+		}
+	}
+}
+
+static int input(struct scan *s, const struct maas_fastjson_expect *w, struct maas_fastjson_infer *r, size_t *cap)
+{
+	int seen_name = 0, seen_type = 0, seen_shape = 0, seen_data = 0;
+	const char *k, *v;
+	size_t kn, vn;
+	if (!take(s, '{'))
+		return 0;
+	do {
+		if (!key(s, &k, &kn))
+			return 0;
+		if (is(k, kn, "name") && !seen_name++) {
+			if (!string(s, &v, &vn) || !is(v, vn, w->input))
+				return 0;
+		} else if (is(k, kn, "datatype") && !seen_type++) {
+			if (!string(s, &v, &vn) || !is(v, vn, "FP32"))
+				return 0;
+		} else if (is(k, kn, "shape") && !seen_shape++) {
+			if (!shape(s, w, &r->n))
+				return 0;
+		} else if (is(k, kn, "data") && !seen_data++) {
+			if (!data(s, &r->x, &r->nx, cap))
+				return 0;
+		} else
+			return 0;
+	} while (take(s, ','));
+	return take(s, '}') && seen_name && seen_type && seen_shape && seen_data;
+}
+
+static int outputs(struct scan *s, const struct maas_fastjson_expect *w, unsigned *mask)
+{
+	const char *k, *v;
+	size_t kn, vn;
+	if (!take(s, '['))
+		return 0;
+	if (take(s, ']'))
+		return 1;
+	do {
+		int i;
+		if (!take(s, '{') || !key(s, &k, &kn) || !is(k, kn, "name") || !string(s, &v, &vn) || !take(s, '}'))
+			return 0;
+		for (i = 0; i < w->noutputs && i < MAAS_FASTJSON_MAX_OUTPUTS && !is(v, vn, w->outputs[i]); i++)
+			;
+		if (i >= w->noutputs || i >= MAAS_FASTJSON_MAX_OUTPUTS)
+			return 0;
+		*mask |= 1u << i;
+	} while (take(s, ','));
+	return take(s, ']');
+}
+
+static int body(struct scan *s, const struct maas_fastjson_expect *w, struct maas_fastjson_infer *r)
+{
+	int seen_id = 0, seen_inputs = 0, seen_outputs = 0;
+	size_t cap = 0, kn, vn, row = 1;
+	const char *k, *v;
+
+	if (w->ndim < 2 || w->ndim > 3)
+		return 0;
+	if (!take(s, '{'))
+		return 0;
+	do {
+		if (!key(s, &k, &kn))
+			return 0;
+		if (is(k, kn, "id") && !seen_id++) {
+			if (!string(s, &v, &vn))
+				return 0;
+			r->id = xstrndup(v, vn);
+		} else if (is(k, kn, "inputs") && !seen_inputs++) {
+			if (!take(s, '[') || !input(s, w, r, &cap) || !take(s, ']'))
+				return 0;
+		} else if (is(k, kn, "outputs") && !seen_outputs++) {
+			if (!outputs(s, w, &r->outputs))
+				return 0;
+		} else
+			return 0;
+	} while (take(s, ','));
+	if (!take(s, '}'))
+		return 0;
+	ws(s);
+	if (s->p != s->end || !seen_inputs)
+		return 0;
+	for (int i = 1; i < w->ndim; i++)
+		row *= (size_t)w->dims[i];
+	if (w->max_rows && r->n > w->max_rows)
+		return 0;
+	size_t total;
+	return !maas_mul_overflow(r->n, row, &total) && total == r->nx;
+}
+
+int maas_fastjson_infer(const char *text, size_t len, const struct maas_fastjson_expect *want,
+			struct maas_fastjson_infer *out)
+{
+	struct scan s = {text, text + len};
+	memset(out, 0, sizeof *out);
+	if (text && body(&s, want, out))
+		return 1;
+	maas_fastjson_infer_release(out);
+	return 0;
+}
+
+void maas_fastjson_infer_release(struct maas_fastjson_infer *r)
+{
+	free(r->x);
+	free(r->id);
+	memset(r, 0, sizeof *r);
+}

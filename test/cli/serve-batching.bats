@@ -1,0 +1,183 @@
+#!/usr/bin/env bats
+# serve-batching.bats - maas-serve's dynamic batching (lib/serve/batcher.c)
+# and the OIP v2 fast path (lib/serve/fastjson.c): concurrent requests
+# (curl under xargs -P) give the answers of sequential ones, batches of more
+# than one row happen and show in /metrics, --batch-delay 0 turns batching
+# off, and bodies the fast path hands to jansson answer the same.  Every
+# wait is bounded; teardown stops the server.
+
+load helper
+
+setup_file() {
+	[ -r "$VEGA/iris.json" ] || return 0
+	cd "$BATS_FILE_TMPDIR" || return 1
+	"$MAAS_BIN/maas-prep" -q -t species -o iris.safetensors "$VEGA/iris.json"
+	"$MAAS_BIN/maas-train" -q -e 5 -o iris.maas iris.safetensors
+	# 48 bodies of 1 row and 48 of 1000 rows (a parameters member sends
+	# those through jansson: they take long enough to parse that concurrent
+	# ones meet in the queue)
+	"$PY" - << 'EOF'
+import json, random
+random.seed(7)
+for i in range(48):
+    x = [round(random.uniform(-2, 2), 4) for _ in range(4)]
+    body = {"id": "r%d" % i, "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [x]}]}
+    with open("body%d.json" % i, "w") as f:
+        json.dump(body, f)
+    x = [[round(random.uniform(-2, 2), 4) for _ in range(4)] for _ in range(1000)]
+    body = {"id": "r%d" % i, "parameters": {}, "inputs": [{"name": "x", "shape": [1000, 4], "datatype": "FP32", "data": x}]}
+    with open("big%d.json" % i, "w") as f:
+        json.dump(body, f)
+EOF
+}
+
+setup() {
+	need_vega
+	SCRATCH=$(mktemp -d "${BATS_TMPDIR:-/tmp}/maas-test.XXXXXX")
+	cd "$SCRATCH" || return 1
+	IRIS=$BATS_FILE_TMPDIR/iris.maas
+	B=$BATS_FILE_TMPDIR
+	SERVER_PID=
+}
+
+teardown() {
+	if [ -n "${SERVER_PID-}" ]; then
+		kill -TERM "$SERVER_PID" 2>/dev/null || true
+		for _ in $(seq 200); do
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" || true
+	fi
+	cd / && rm -rf "$SCRATCH"
+}
+
+start_server() {
+	"$MAAS_BIN/maas-serve" --port 0 "$@" > addr 2> serve.err 3>&- &
+	SERVER_PID=$!
+	for _ in $(seq 200); do
+		grep -q '^listening on ' addr 2>/dev/null && break
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	URL=$(sed -n 's/^listening on //p' addr)
+	[ -n "$URL" ] || { cat serve.err; return 1; }
+}
+
+# infer N [big]: POST body N (or big N), the answer in out.N
+infer() {
+	curl -s -m 10 -o "out.$1" -w '%{http_code}\n' -d @"$B/${2:-body}$1.json" "$URL/v2/models/iris/infer" > "code.$1"
+}
+
+# same_answers A B: the answers of two runs agree for every body: the same
+# id, class and label, probabilities within 1e-6 (a batched GEMM may round
+# the last bit of a float differently from a one-row product)
+same_answers() {
+	"$PY" - "$1" "$2" << 'EOF'
+import json, sys
+exact = 0
+for i in range(48):
+    a = json.load(open("%s.%d" % (sys.argv[1], i)))
+    b = json.load(open("%s.%d" % (sys.argv[2], i)))
+    assert a["id"] == b["id"] == "r%d" % i, (a, b)
+    oa = {o["name"]: o for o in a["outputs"]}
+    ob = {o["name"]: o for o in b["outputs"]}
+    assert oa["class"] == ob["class"] and oa["label"] == ob["label"], (i, a, b)
+    pa, pb = oa["probabilities"]["data"], ob["probabilities"]["data"]
+    assert len(pa) == len(pb) and all(abs(x - y) <= 1e-6 for x, y in zip(pa, pb)), (i, pa, pb)
+    exact += a == b
+print("%d of 48 answers identical to the byte" % exact)
+EOF
+}
+
+# metric NAME: its value in the file metrics
+metric() {
+	awk -v n="$1" '$1 ~ "^" n "({|$)" { print $2 }' metrics
+}
+
+@test "concurrent requests give the answers of sequential ones, in batches of more than one row" {
+	export -f infer
+	export B
+	# many worker threads and a long delay, so that requests meet
+	start_server -q --threads 16 --max-batch-rows 4096 --batch-delay 50000 "$IRIS"
+	export URL
+	for i in $(seq 0 47); do infer "$i" big; done
+	mkdir seq && mv out.* seq/
+	seq 0 47 | timeout 60 xargs -P 24 -I{} bash -c 'infer {} big'
+	cat code.* | sort -u > codes
+	[ "$(cat codes)" = 200 ]
+	( cd seq && for f in out.*; do mv "$f" "s${f#out}"; done )
+	mv seq/s.* .
+	run same_answers s out
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	echo "# $output" >&3
+	curl -s -m 10 "$URL/metrics" > metrics
+	rows=$(awk '/^maas_batch_rows_sum\{model="iris"/ { print $2 }' metrics)
+	passes=$(awk '/^maas_batch_rows_count\{model="iris"/ { print $2 }' metrics)
+	single=$(awk '/^maas_batch_rows_bucket\{model="iris",version="1",le="1024"\}/ { print $2 }' metrics)
+	queued=$(awk '/^maas_queue_seconds_count\{model="iris"/ { print $2 }' metrics)
+	echo "# rows $rows, passes $passes (of one request: $single), requests queued $queued" >&3
+	[ "$rows" = 96000 ]
+	[ "$queued" = 96 ]
+	[ "$passes" -lt 96 ]
+	[ "$single" -lt "$passes" ]
+	grep -q '^# TYPE maas_batch_rows histogram$' metrics
+	grep -q '^# TYPE maas_queue_seconds histogram$' metrics
+	grep -q '^maas_batch_rows_bucket{model="iris",version="1",le="+Inf"} '"$passes"'$' metrics
+}
+
+@test "a lone request does not wait for company: sequential requests take well under the delay" {
+	start_server -q --batch-delay 1000000 "$IRIS"
+	start=$(date +%s%N)
+	for i in $(seq 0 9); do infer "$i"; done
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	echo "10 requests in $ms ms"
+	[ "$ms" -lt 3000 ]
+	[ "$(cat code.* | sort -u)" = 200 ]
+}
+
+@test "--batch-delay 0 turns batching off; larger requests bypass the queue" {
+	start_server -q --batch-delay 0 "$IRIS"
+	export -f infer
+	export B URL
+	seq 0 15 | timeout 60 xargs -P 8 -I{} bash -c 'infer {}'
+	[ "$(cat code.* | sort -u)" = 200 ]
+	curl -s -m 10 "$URL/metrics" > metrics
+	grep -q '^# TYPE maas_batch_rows histogram$' metrics
+	run -1 grep -q '^maas_batch_rows_count' metrics
+	kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
+
+	start_server -q --max-batch-rows 2 "$IRIS"
+	curl -s -m 10 -o big -w '%{http_code}' -d '{"inputs":[{"name":"x","shape":[3,4],"datatype":"FP32",
+		"data":[[1,2,3,4],[5,6,7,8],[0,0,0,0]]}]}' "$URL/v2/models/iris/infer" > code
+	[ "$(cat code)" = 200 ]
+	"$PY" -c 'import json; d = json.load(open("big")); assert d["outputs"][1]["shape"] == [3, 1], d'
+}
+
+@test "bodies off the fast path answer exactly as on it" {
+	start_server -q "$IRIS"
+	fast='{"id":"a","inputs":[{"name":"x","shape":[2,4],"datatype":"FP32","data":[[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]}]}'
+	# an escape in the id and a "parameters" member: jansson's path
+	slow='{"id":"\u0061","parameters":{},"inputs":[{"name":"x","shape":[2,4],"datatype":"FP32","parameters":{},"data":[5.1,3.5,1.4,0.2,6.7,3.0,5.2,2.3]}]}'
+	curl -s -m 10 -d "$fast" "$URL/v2/models/iris/infer" > a
+	curl -s -m 10 -d "$slow" "$URL/v2/models/iris/infer" > b
+	grep -q '"outputs"' a
+	cmp a b
+	# what the fast path refuses, jansson explains
+	curl -s -m 10 -o c -w '%{http_code}' -d '{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[1,2,3,01]}]}' \
+		"$URL/v2/models/iris/infer" > code
+	[ "$(cat code)" = 400 ]
+	grep -q 'cannot parse the request' c
+	curl -s -m 10 -o c -w '%{http_code}' -d '{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[1,2,3,1e39]}]}' \
+		"$URL/v2/models/iris/infer" > code
+	[ "$(cat code)" = 400 ]
+	grep -q 'is not a finite FP32 number' c
+}
+
+@test "bad batching options are usage errors" {
+	run -64 "$MAAS_BIN/maas-serve" --port 0 --batch-delay -1 "$IRIS"
+	[[ $output == *"bad --batch-delay '-1'"* ]]
+	run -64 "$MAAS_BIN/maas-serve" --port 0 --max-batch-rows 0 "$IRIS"
+	[[ $output == *"bad --max-batch-rows '0'"* ]]
+}
