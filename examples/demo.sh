@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # examples/demo.sh - the main job end to end on the example data (make demo).
 #
-# Today the toolchain is maas-prep and maas-train: the demo prepares the
-# example data four ways, trains a classifier and a forecaster on it, and
+# Today the toolchain is maas-prep, maas-train and maas-serve: the demo
+# prepares the example data four ways, trains a classifier and a
+# forecaster, scores records in batch and through the HTTP server, and
 # shows what came out.  Each later tool extends it.
 #
 # Environment: MAAS_BIN (directory of the binaries; default bin/),
@@ -57,6 +58,23 @@ step "7. what a bundle holds (weather.maas)"
 ls -l "$out/weather.maas"
 echo "first self-test example (raw input, and what the model answers):"
 head -n 1 "$out/weather.maas/examples.jsonl"
+
+step "8. batch scoring for pipelines and cron: raw records in, predictions out"
+head -n 4 "$data/seattle-weather.csv" | cut -d, -f1-5 >"$out/three-days.csv"
+echo "\$ maas-serve --stdin weather.maas --format csv < three-days.csv"
+maas-serve --stdin "$out/weather.maas" --format csv <"$out/three-days.csv"
+
+step "9. the prediction server: start, query over HTTP, stop"
+maas-serve -q --port 0 "$out/weather.maas" >"$out/server.addr" &
+server=$!
+for _ in $(seq 50); do [ -s "$out/server.addr" ] && break; sleep 0.1; done
+url=$(sed -n 's/^listening on //p' "$out/server.addr")
+echo "\$ curl $url/v1/models/weather:predict -d '{\"instances\": [...]}'"
+curl -s "$url/v1/models/weather:predict" \
+	-d '{"instances": [{"date": "2015-07-04", "precipitation": 0, "temp_max": 29.4, "temp_min": 15.6, "wind": 2.1}]}'
+echo
+kill -TERM "$server"
+wait "$server"
 
 step "what came out (in ${out#"$PWD"/})"
 ls -l "$out"

@@ -42,6 +42,8 @@ load helper
 	[[ $output == *"gate failed as it should"* ]]
 	[ -s "$SCRATCH/demo/forecast.safetensors" ]
 	[ -s "$SCRATCH/demo/new-days.safetensors" ]
+	[[ $output == *'{"line":2,"prediction":{"label":'* ]]
+	[[ $output == *'{"predictions":[{"label":'* ]]
 	no_temporaries "$SCRATCH/demo"
 }
 
