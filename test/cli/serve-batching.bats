@@ -1,4 +1,6 @@
 #!/usr/bin/env bats
+# code and SERVER_PID are set and read by serve-helper.bash (bats load):
+# shellcheck disable=SC2154,SC2034
 # serve-batching.bats - maas-serve's dynamic batching (lib/serve/batcher.c)
 # and the OIP v2 fast path (lib/serve/fastjson.c): concurrent requests
 # (curl under xargs -P) give the answers of sequential ones, batches of more
@@ -7,6 +9,7 @@
 # wait is bounded; teardown stops the server.
 
 load helper
+load serve-helper
 
 setup_file() {
 	[ -r "$VEGA/iris.json" ] || return 0
@@ -41,28 +44,8 @@ setup() {
 }
 
 teardown() {
-	if [ -n "${SERVER_PID-}" ]; then
-		kill -TERM "$SERVER_PID" 2>/dev/null || true
-		for _ in $(seq 200); do
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill -KILL "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" || true
-	fi
+	stop_server
 	cd / && rm -rf "$SCRATCH"
-}
-
-start_server() {
-	"$MAAS_BIN/maas-serve" --port 0 "$@" > addr 2> serve.err 3>&- &
-	SERVER_PID=$!
-	for _ in $(seq 200); do
-		grep -q '^listening on ' addr 2>/dev/null && break
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	URL=$(sed -n 's/^listening on //p' addr)
-	[ -n "$URL" ] || { cat serve.err; return 1; }
 }
 
 # infer N [big]: POST body N (or big N), the answer in out.N

@@ -1,4 +1,6 @@
 #!/usr/bin/env bats
+# code and SERVER_PID are set and read by serve-helper.bash (bats load):
+# shellcheck disable=SC2154,SC2034
 # serve-page.bats - maas-serve's debug page (GET /) and the signatures its
 # forms are built from (GET /v1/models/{m}/signature); a headless Chromium
 # (Debian package chromium) loads the page, which fills the form with the
@@ -6,6 +8,7 @@
 # wait is bounded; teardown stops the server.
 
 load helper
+load serve-helper
 
 setup_file() {
 	[ -r "$VEGA/iris.json" ] || return 0
@@ -28,36 +31,6 @@ setup() {
 teardown() {
 	stop_server
 	cd / && rm -rf "$SCRATCH"
-}
-
-# start_server ARGS...: maas-serve --port 0 ARGS in the background; sets URL
-start_server() {
-	"$MAAS_BIN/maas-serve" --port 0 "$@" > addr 2> serve.err 3>&- &
-	SERVER_PID=$!
-	for _ in $(seq 200); do
-		grep -q '^listening on ' addr 2>/dev/null && break
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	URL=$(sed -n 's/^listening on //p' addr)
-	[ -n "$URL" ] || { cat serve.err; return 1; }
-}
-
-# stop_server: SIGTERM, wait at most 10 s
-stop_server() {
-	[ -n "${SERVER_PID-}" ] || return 0
-	kill -TERM "$SERVER_PID" 2>/dev/null || true
-	for _ in $(seq 200); do
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$SERVER_PID" 2>/dev/null || true
-	wait "$SERVER_PID" || true
-	SERVER_PID=
-}
-
-req() {
-	code=$(curl -s -m 10 -o body -D headers -w '%{http_code}' "$@")
 }
 
 # dom URL: headless Chromium's DOM of the page after its scripts ran

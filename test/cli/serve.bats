@@ -1,9 +1,12 @@
 #!/usr/bin/env bats
+# code and SERVER_PID are set and read by serve-helper.bash (bats load):
+# shellcheck disable=SC2154,SC2034
 # serve.bats - maas-serve: the HTTP server started on a free port and driven
 # with curl (every endpoint, the errors, the limits, /metrics, SIGTERM), and
 # batch mode on stdin.  Every wait is bounded; teardown stops the server.
 
 load helper
+load serve-helper
 
 setup_file() {
 	[ -r "$VEGA/iris.json" ] || return 0
@@ -26,38 +29,6 @@ setup() {
 teardown() {
 	stop_server
 	cd / && rm -rf "$SCRATCH"
-}
-
-# start_server ARGS...: maas-serve --port 0 ARGS in the background; sets URL
-start_server() {
-	"$MAAS_BIN/maas-serve" --port 0 "$@" > addr 2> serve.err 3>&- &
-	SERVER_PID=$!
-	for _ in $(seq 200); do
-		grep -q '^listening on ' addr 2>/dev/null && break
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	URL=$(sed -n 's/^listening on //p' addr)
-	[ -n "$URL" ] || { cat serve.err; return 1; }
-}
-
-# stop_server [SIG|none]: signal it and wait at most 10 s; sets SERVER_STATUS
-stop_server() {
-	[ -n "${SERVER_PID-}" ] || return 0
-	if [ "${1-}" != none ]; then kill "-${1:-TERM}" "$SERVER_PID" 2>/dev/null || true; fi
-	for _ in $(seq 200); do
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$SERVER_PID" 2>/dev/null || true
-	SERVER_STATUS=0
-	wait "$SERVER_PID" || SERVER_STATUS=$?
-	SERVER_PID=
-}
-
-# req ARGS...: curl; the status code in $code, the body in the file body
-req() {
-	code=$(curl -s -m 10 -o body -w '%{http_code}' "$@")
 }
 
 jq_py() {

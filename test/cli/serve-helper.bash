@@ -1,0 +1,38 @@
+# test/cli/serve-helper.bash - running maas-serve in the bats suites.
+#
+# start_server ARGS...   maas-serve --port 0 ARGS in the background; sets URL
+#                        and SERVER_PID (waits at most 10 s for the address)
+# stop_server [SIG|none] signals it (default TERM), waits at most 10 s, then
+#                        kills; sets SERVER_STATUS
+# req ARGS...            curl with a 10 s limit: the status in $code, the
+#                        body in the file body, the headers in headers
+# Each suite's teardown calls stop_server, so no server outlives its test.
+
+start_server() {
+	"$MAAS_BIN/maas-serve" --port 0 "$@" > addr 2> serve.err 3>&- &
+	SERVER_PID=$!
+	for _ in $(seq 200); do
+		grep -q '^listening on ' addr 2>/dev/null && break
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	URL=$(sed -n 's/^listening on //p' addr)
+	[ -n "$URL" ] || { cat serve.err; return 1; }
+}
+
+stop_server() {
+	[ -n "${SERVER_PID-}" ] || return 0
+	if [ "${1-}" != none ]; then kill "-${1:-TERM}" "$SERVER_PID" 2>/dev/null || true; fi
+	for _ in $(seq 200); do
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$SERVER_PID" 2>/dev/null || true
+	SERVER_STATUS=0
+	wait "$SERVER_PID" || SERVER_STATUS=$?
+	SERVER_PID=
+}
+
+req() {
+	code=$(curl -s -m 10 -D headers -o body -w '%{http_code}' "$@")
+}
