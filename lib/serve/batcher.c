@@ -1,5 +1,5 @@
 /*
- * batcher.c - dynamic batching with a leader among the waiting threads
+ * batcher.c - dynamic batching led by the thread that finds the lane idle
  * (see batcher.h for the design).
  */
 #include <errno.h>
@@ -8,23 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/log.h"
 #include "core/mem.h"
+#include "serve/auth.h"
 #include "serve/batcher.h"
 
-struct maas_batcher_job {
-	const struct maas_served *m;
-	struct maas_predict_ctx *c;
-	const float *x;
-	int n;
-	struct maas_prediction *out;
-	float *probs;
-	double t0;                       /* when it was queued */
-	int done, rc;
-	struct maas_err e;
-	struct maas_batcher_job *next;
-};
-
-/* The lane this thread announced a prediction for, if any. */
+/* The lane this thread announced a job for, if any. */
 static _Thread_local struct maas_batcher_lane *announced;
 
 static struct maas_batcher_lane *lane_of(struct maas_batcher *b, const struct maas_served *m)
@@ -32,19 +21,12 @@ static struct maas_batcher_lane *lane_of(struct maas_batcher *b, const struct ma
 	return &b->lanes[((uintptr_t)m >> 6) % MAAS_BATCHER_LANES];
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static size_t row_floats(const struct maas_served *m)
 {
 	return (size_t)(m->T ? m->T : 1) * (size_t)m->features;
 }
 
-void maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, int threads, const atomic_long *in_flight,
+void maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, const atomic_long *in_flight,
 		       struct maas_serve_metrics *metrics)
 {
 	pthread_condattr_t ca;
@@ -53,7 +35,6 @@ void maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, int 
 	b->metrics = metrics;
 	b->in_flight = in_flight;
 	b->max_rows = max_rows < 1 ? 1 : max_rows;
-	b->threads = threads < 1 ? 1 : threads;
 	b->delay_us = delay_us < 0 ? 0 : delay_us;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -62,7 +43,6 @@ void maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, int 
 		pthread_mutex_init(&l->lock, NULL);
 		atomic_init(&l->coming, 0);
 		pthread_cond_init(&l->arrive, &ca);
-		pthread_cond_init(&l->finished, &ca);
 		l->waits = xcalloc((size_t)b->max_rows, sizeof *l->waits);
 	}
 	pthread_condattr_destroy(&ca);
@@ -75,7 +55,6 @@ void maas_batcher_release(struct maas_batcher *b)
 	for (int i = 0; i < MAAS_BATCHER_LANES; i++) {
 		struct maas_batcher_lane *l = &b->lanes[i];
 		pthread_cond_destroy(&l->arrive);
-		pthread_cond_destroy(&l->finished);
 		pthread_mutex_destroy(&l->lock);
 		free(l->x);
 		free(l->probs);
@@ -88,7 +67,7 @@ void maas_batcher_release(struct maas_batcher *b)
 /* Whether the leader should stop waiting for company.  Under the lock. */
 static int ready(const struct maas_batcher *b, const struct maas_batcher_lane *l)
 {
-	if (l->queued_rows >= b->max_rows || l->queued >= b->threads || atomic_load(&l->coming) <= 0)
+	if (l->queued_rows >= b->max_rows || atomic_load(&l->coming) <= 0)
 		return 1;
 	return b->in_flight && l->queued >= atomic_load(b->in_flight);
 }
@@ -97,7 +76,7 @@ static int ready(const struct maas_batcher *b, const struct maas_batcher_lane *l
 static void run(struct maas_batcher_lane *l, struct maas_batcher_job *batch, int rows)
 {
 	const struct maas_served *m = batch->m;
-	struct maas_predict_ctx *c = batch->c; /* its thread sleeps */
+	struct maas_predict_ctx *c = batch->c; /* its owner does not use it while the job waits */
 	size_t row = row_floats(m), K = m->classification ? (size_t)m->nlabels : 0, at = 0, r = (size_t)rows;
 	struct maas_batcher_job *j;
 	struct maas_err e;
@@ -130,53 +109,94 @@ static void run(struct maas_batcher_lane *l, struct maas_batcher_job *batch, int
 	}
 }
 
-/* Leads lane l until me is done.  Called and returns with the lock held. */
-static void lead(struct maas_batcher *b, struct maas_batcher_lane *l, struct maas_batcher_job *me)
+/* Wakes the jobs of list, except me; none of them is touched afterwards
+ * (their owners may free them at once). */
+static void wake_all(struct maas_batcher_job *list, const struct maas_batcher_job *me)
 {
-	while (!me->done) {
-		double until = mono() + (double)b->delay_us * 1e-6;
-		struct timespec dl = {(time_t)until, (long)((until - (double)(time_t)until) * 1e9)};
-		struct maas_batcher_job *batch = NULL, **tail = &batch, **pp, *j, *prev = NULL;
-		const struct maas_served *m;
-		int rows = 0, k = 0;
+	while (list) {
+		struct maas_batcher_job *j = list;
+		list = j->next;
+		j->next = NULL;
+		if (j != me)
+			j->wake(j);
+	}
+}
 
-		if (dl.tv_nsec >= 1000000000L)
-			dl.tv_sec++, dl.tv_nsec -= 1000000000L;
-		while (!ready(b, l))
-			if (pthread_cond_timedwait(&l->arrive, &l->lock, &dl) == ETIMEDOUT)
-				break;
-		/* take the first job's model's jobs in arrival order while they fit */
-		double now = mono();
-		m = l->head->m;
-		for (pp = &l->head; (j = *pp);) {
-			if (j->m != m) {
-				prev = j;
-				pp = &j->next;
-				continue;
-			}
-			if (rows + j->n > b->max_rows)
-				break;
-			*pp = j->next;
-			if (l->tail == j)
-				l->tail = prev;
-			j->next = NULL;
-			*tail = j;
-			tail = &j->next;
-			rows += j->n;
-			l->waits[k++] = now - j->t0;
+/* Takes the queued jobs of the first job's model in arrival order while
+ * they fit in max_rows; late ones go to *late.  Under the lock. */
+static struct maas_batcher_job *take(struct maas_batcher *b, struct maas_batcher_lane *l, int *rows, int *k,
+				     struct maas_batcher_job **late)
+{
+	struct maas_batcher_job *batch = NULL, **tail = &batch, **pp, *j, *prev = NULL;
+	const struct maas_served *m = l->head->m;
+	double now = maas_now();
+
+	*rows = *k = 0;
+	for (pp = &l->head; (j = *pp);) {
+		if (j->m != m) {
+			prev = j;
+			pp = &j->next;
+			continue;
 		}
-		l->queued -= k;
-		l->queued_rows -= rows;
+		if (*rows + j->n > b->max_rows)
+			break;
+		*pp = j->next;
+		if (l->tail == j)
+			l->tail = prev;
+		l->queued--;
+		l->queued_rows -= j->n;
+		if (maas_deadline_passed(j->t0, j->deadline_ms)) {
+			j->late = 1;
+			j->next = *late;
+			*late = j;
+			continue;
+		}
+		j->next = NULL;
+		*tail = j;
+		tail = &j->next;
+		*rows += j->n;
+		l->waits[(*k)++] = now - j->queued_at;
+	}
+	return batch;
+}
+
+/* Waits, lock held, until ready or delay_us have passed. */
+static void wait_for_company(struct maas_batcher *b, struct maas_batcher_lane *l)
+{
+	struct timespec dl;
+
+	if (b->delay_us <= 0 || ready(b, l))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += b->delay_us / 1000000;
+	dl.tv_nsec += (b->delay_us % 1000000) * 1000;
+	if (dl.tv_nsec >= 1000000000L)
+		dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+	while (!ready(b, l))
+		if (pthread_cond_timedwait(&l->arrive, &l->lock, &dl) == ETIMEDOUT)
+			break;
+}
+
+/* Leads lane l until its queue is empty.  Called and returns with the
+ * lock held. */
+static void lead(struct maas_batcher *b, struct maas_batcher_lane *l, const struct maas_batcher_job *me)
+{
+	while (l->head) {
+		struct maas_batcher_job *batch, *late = NULL;
+		int rows, k;
+
+		wait_for_company(b, l);
+		batch = take(b, l, &rows, &k, &late);
 		pthread_mutex_unlock(&l->lock);
-
-		run(l, batch, rows);
-		if (b->metrics)
-			maas_serve_metrics_batch(b->metrics, m->name, m->version, rows, l->waits, (size_t)k);
-
+		if (batch) {
+			const struct maas_served *m = batch->m;
+			run(l, batch, rows);
+			if (b->metrics) /* before waking: the jobs hold m alive */
+				maas_serve_metrics_batch(b->metrics, m->name, m->version, rows, l->waits, (size_t)k);
+		}
+		wake_all(batch, me);
+		wake_all(late, me);
 		pthread_mutex_lock(&l->lock);
-		for (j = batch; j; j = j->next)
-			j->done = 1;
-		pthread_cond_broadcast(&l->finished);
 	}
 }
 
@@ -200,54 +220,42 @@ void maas_batcher_withdraw(struct maas_batcher *b)
 	pthread_mutex_unlock(&l->lock);
 }
 
-int maas_batcher_predict(struct maas_batcher *b, const struct maas_served *m, struct maas_predict_ctx *c,
-			 const float *x, int n, struct maas_prediction *out, float *probs, struct maas_err *e)
+int maas_batcher_submit(struct maas_batcher *b, struct maas_batcher_job *j)
 {
-	struct maas_batcher_lane *l = lane_of(b, m);
-	struct maas_batcher_job job;
+	struct maas_batcher_lane *l = lane_of(b, j->m);
 
+	j->rc = j->late = 0;
+	j->next = NULL;
 	if (announced && announced != l)
 		maas_batcher_withdraw(b);
-	if (n < 1 || n > b->max_rows) {
+	if (j->n < 1 || j->n > b->max_rows) {
 		maas_batcher_withdraw(b);
-		return maas_err_set(e, MAAS_EUSAGE, "a batch job of %d rows is not from 1 to %d", n, b->max_rows);
+		j->rc = maas_err_set(&j->e, MAAS_EUSAGE, "a batch job of %d rows is not from 1 to %d", j->n,
+				     b->max_rows);
+		return 0;
 	}
-	memset(&job, 0, sizeof job);
-	job.m = m;
-	job.c = c;
-	job.x = x;
-	job.n = n;
-	job.out = out;
-	job.probs = probs;
-	job.t0 = mono();
-
+	j->queued_at = maas_now();
 	pthread_mutex_lock(&l->lock);
 	if (l->tail)
-		l->tail->next = &job;
+		l->tail->next = j;
 	else
-		l->head = &job;
-	l->tail = &job;
+		l->head = j;
+	l->tail = j;
 	l->queued++;
-	l->queued_rows += n;
+	l->queued_rows += j->n;
 	if (announced == l) {
 		atomic_fetch_sub(&l->coming, 1);
 		announced = NULL;
 	}
-	if (l->leading)
+	if (l->leading) { /* the leader will compute it and wake it */
+		j->park(j);
 		pthread_cond_signal(&l->arrive);
-	while (!job.done) {
-		if (!l->leading) {
-			l->leading = 1;
-			lead(b, l, &job);
-			l->leading = 0;
-			if (l->head) /* the next leader, among those still queued */
-				pthread_cond_broadcast(&l->finished);
-			break;
-		}
-		pthread_cond_wait(&l->finished, &l->lock);
+		pthread_mutex_unlock(&l->lock);
+		return 1;
 	}
+	l->leading = 1;
+	lead(b, l, j);
+	l->leading = 0;
 	pthread_mutex_unlock(&l->lock);
-	if (job.rc)
-		*e = job.e;
-	return job.rc ? -1 : 0;
+	return 0;
 }

@@ -3,46 +3,58 @@
  * same time are coalesced into one forward pass (one GEMM per layer for
  * up to max_rows rows instead of one small one per request).
  *
- * Design: the server's worker threads each carry one request.  A thread
- * that calls maas_batcher_predict queues its rows (a job on its own stack)
- * in one of the batcher's lanes (chosen by the model; a lane has a mutex,
- * two condition variables and a FIFO queue).  If no thread leads the lane,
- * it becomes the leader: it waits while another request to the lane is on
- * its way (announced with maas_batcher_announce, its body still being
- * parsed), until max_rows rows are queued, or every worker thread is
- * queued, or every request in flight is, or delay_us has passed; then
- * it takes the queued jobs of the first job's model in arrival order while
- * they fit in max_rows, runs them as one maas_predict_tensor outside the
- * lock (on the first job's context: its thread is asleep), copies each
- * job's answers into the job's memory, marks the jobs done and wakes the
- * lane.  Followers sleep until their job is done, or until no one leads
- * and their job is still queued (then one of them leads).  A leader leads
- * until its own job is done.  So there is one forward pass at a time per
- * lane and no thread of its own; nobody waits for a request that is not
- * coming (a lone request never waits), and requests that arrive during a
- * forward pass form the next batch.  (libmicrohttpd's suspend/resume would let one worker hold many
- * connections' requests, at the price of resuming them from the daemon's
- * threads and keeping each request's state across calls; a blocked worker
- * costs only its stack, and with --threads above the core count the
- * batches grow the same way.)
+ * Design: a request whose rows are ready submits a job (caller memory,
+ * usually part of the request's state) to the batcher's lane for its
+ * model (a lane has a mutex, a condition variable and a FIFO queue).
+ *   - If no thread is computing in the lane, the submitting thread
+ *     becomes its leader: it may wait for company (below), then runs
+ *     the queued jobs of the first job's model in arrival order, as many
+ *     as fit in max_rows, as one maas_predict_tensor outside the lock,
+ *     copies each job's answers into the job's memory, and goes on with
+ *     the next batch until the queue is empty.  Its own job is answered
+ *     when maas_batcher_submit returns 0.
+ *   - Otherwise the job is queued and maas_batcher_submit returns 1: the
+ *     job's park callback has run under the lane's lock (the server
+ *     suspends the connection there, so the thread goes on serving other
+ *     connections), and the leader calls the job's wake callback, from
+ *     its own thread, once the job is done (the server resumes the
+ *     connection and answers).
+ * So a request never blocks a thread while it waits; there is no thread
+ * of the batcher's own and nothing to hand over when the load is light:
+ * a lone request is computed at once by the thread that parsed it, and
+ * requests that arrive during a forward pass form the next one.  The
+ * queue always has a leader (a leader leaves only when the queue is
+ * empty, checked under the lock), so a queued job is always computed.
+ *
+ * Waiting for company: while other requests to the lane are on their way
+ * (announced with maas_batcher_announce, their bodies still being
+ * parsed), a leader waits for them, up to delay_us, max_rows queued rows,
+ * or as many queued jobs as requests in flight.  A leader does not wait
+ * when nothing is announced.
+ *
+ * Deadlines: a job whose request arrived more than deadline_ms before its
+ * batch is formed is not computed: it is done with late = 1 (the server
+ * answers 504).
  *
  * Models are told apart by pointer, so a reloaded model (registry.h) is
- * never batched with its predecessor; the caller holds its model alive
- * for the call.
+ * never batched with its predecessor; the caller holds its model and its
+ * context alive until the job is done.  The context of a queued job may
+ * be used by the leader for a batch while the job waits (its owner does
+ * not use it meanwhile).
  *
  * If a batched pass fails (a feature that is not finite), each job is run
  * alone so that its error is its own ("instance N" counts within the job).
  *
  * Metrics (serve/metrics.h), when metrics is not NULL: the rows of every
- * forward pass (maas_batch_rows) and each request's time in the queue
+ * forward pass (maas_batch_rows) and each job's time in the queue
  * (maas_queue_seconds), labelled with the model's name and version.
  *
- * Threads: maas_batcher_predict may be called from any number of threads
- * at once; init and release from one thread while no call is running.
+ * Threads: maas_batcher_submit may be called from any number of threads
+ * at once; init and release from one thread while no job is queued.
  *
  * Ownership: maas_batcher_init fills a caller-owned struct (the in-flight
  * gauge and the metrics are borrowed and must outlive it);
- * maas_batcher_release frees what it holds.
+ * maas_batcher_release frees what it holds.  Jobs are the caller's.
  */
 #ifndef MAAS_SERVE_BATCHER_H
 #define MAAS_SERVE_BATCHER_H
@@ -56,18 +68,36 @@
 
 #define MAAS_BATCHER_ROWS 64        /* default max_rows */
 #define MAAS_BATCHER_DELAY_US 500   /* default delay_us */
-
-struct maas_batcher_job;
-
 #define MAAS_BATCHER_LANES 8
+
+struct maas_batcher_job {
+	/* the caller's, before maas_batcher_submit: */
+	const struct maas_served *m;
+	struct maas_predict_ctx *c;     /* the caller's context for m */
+	const float *x;                 /* (n, T or 1, features) */
+	int n;                          /* 1 <= n <= max_rows */
+	struct maas_prediction *out;    /* [n] */
+	float *probs;                   /* (n, nlabels), or NULL */
+	double t0;                      /* the request's arrival (maas_now), for the deadline */
+	double deadline_ms;             /* 0: none */
+	void (*park)(struct maas_batcher_job *j);  /* queued: called under the lane's lock */
+	void (*wake)(struct maas_batcher_job *j);  /* a queued job is done: called by the leader */
+	void *arg;                      /* the caller's, for park and wake */
+	/* the results, once done: */
+	int rc;                         /* 0, or -1 with e */
+	int late;                       /* not computed: the deadline had passed (rc is 0) */
+	struct maas_err e;
+	/* the batcher's: */
+	double queued_at;
+	struct maas_batcher_job *next;
+};
 
 struct maas_batcher_lane {
 	pthread_mutex_t lock;
-	pthread_cond_t arrive;              /* a job was queued (the leader waits on it) */
-	pthread_cond_t finished;            /* jobs are done, or no one leads */
+	pthread_cond_t arrive;              /* a job was queued or an announcement withdrawn */
 	struct maas_batcher_job *head, *tail;
 	int queued, queued_rows, leading;
-	atomic_int coming;                  /* announced, not yet queued */
+	atomic_int coming;                  /* announced, not yet submitted */
 	/* the leader's scratch, grown as needed: */
 	float *x, *probs;
 	struct maas_prediction *out;
@@ -79,31 +109,28 @@ struct maas_batcher {
 	struct maas_serve_metrics *metrics; /* borrowed, or NULL */
 	const atomic_long *in_flight;       /* borrowed requests-in-flight gauge, or NULL */
 	int max_rows;                       /* rows per forward pass */
-	int threads;                        /* callers that can be waiting at most */
 	long delay_us;                      /* the longest a leader waits for company */
 	struct maas_batcher_lane lanes[MAAS_BATCHER_LANES];
 };
 
-/* max_rows >= 1 (smaller is taken as 1), threads >= 1, delay_us >= 0. */
-void maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, int threads, const atomic_long *in_flight,
+/* max_rows >= 1 (smaller is taken as 1), delay_us >= 0. */
+void maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, const atomic_long *in_flight,
 		       struct maas_serve_metrics *metrics);
 void maas_batcher_release(struct maas_batcher *b);
 
-/* The calling thread will soon ask for a prediction with m (it is parsing
- * the request): a leader waits for it (up to delay_us).  The thread's
- * next maas_batcher_predict, or maas_batcher_withdraw, ends the
- * announcement; one per thread at a time (a second replaces the first). */
+/* The calling thread will soon submit a job for m (it is parsing the
+ * request): a leader may wait for it (up to delay_us).  The thread's next
+ * maas_batcher_submit, or maas_batcher_withdraw, ends the announcement;
+ * one per thread at a time (a second replaces the first). */
 void maas_batcher_announce(struct maas_batcher *b, const struct maas_served *m);
-/* The announced prediction will not come (a bad request); harmless when
- * there is no announcement. */
+/* The announced job will not come (a bad request); harmless when there
+ * is no announcement. */
 void maas_batcher_withdraw(struct maas_batcher *b);
 
-/* Predicts x: (n, T or 1, features) with model m, 1 <= n <= max_rows
- * (else MAAS_EUSAGE), batched with other callers' rows.  c is the
- * caller's context for m (the leader may use it while the caller waits).
- * out[n] and probs (n, nlabels) (or NULL) as maas_predict_tensor fills
- * them, and the same errors. */
-int maas_batcher_predict(struct maas_batcher *b, const struct maas_served *m, struct maas_predict_ctx *c,
-			 const float *x, int n, struct maas_prediction *out, float *probs, struct maas_err *e);
+/* Submits j (see above).  Returns 0 when j is done (computed by this
+ * thread, or late), 1 when it is queued (j->park has run; j->wake will
+ * run once, from another thread, when it is done).  j->n outside 1 ..
+ * max_rows is done at once with rc -1 and MAAS_EUSAGE. */
+int maas_batcher_submit(struct maas_batcher *b, struct maas_batcher_job *j);
 
 #endif

@@ -44,6 +44,7 @@ struct maas_http {
 	struct maas_serve_metrics metrics;
 	atomic_ulong next_id;
 	struct maas_batcher batcher; /* when o.batch_delay_us > 0 */
+	atomic_long suspended;       /* connections suspended by the batcher, not yet resumed */
 	pthread_mutex_t log_lock;
 	int port;
 	char url[128];
@@ -61,6 +62,7 @@ struct req {
 	const char *key_id;      /* the API key's id (auth.h), or NULL */
 	char path[128];
 	struct slot *ref;        /* the model used, dropped when the request completes */
+	struct pending *pend;    /* rows queued in the batcher: the connection is suspended */
 };
 
 /* What a handler answers. */
@@ -73,6 +75,35 @@ struct reply {
 	struct slot *ref;        /* the model used (a reference, passed on to the request) */
 	double t0;               /* the request's arrival, for the deadline */
 	unsigned long id;        /* the request's id (X-Request-Id) */
+	struct MHD_Connection *conn;
+	struct pending *pending; /* set when the rows were queued: no answer yet */
+};
+
+/*
+ * A prediction between its parsing and its answer: an infer request's
+ * tensor or a records request's features, with room for the outputs.
+ * When its rows are queued in the batcher (batcher.h), the connection is
+ * suspended and this waits in the request's state until the batch's
+ * leader resumes it; then the answer is written as if it had been
+ * computed at once.
+ */
+struct pending {
+	struct maas_batcher_job job;
+	struct maas_http *h;
+	struct MHD_Connection *conn;
+	struct slot *s;          /* borrowed from the request's reference */
+	struct maas_predict_ctx *c;
+	int records;             /* the records API, else an infer request */
+	size_t n;
+	const float *x;          /* the rows: xown, or the context's features */
+	float *xown;
+	json_t *inst;            /* records: the instances, for the prediction log */
+	int want;                /* infer: OUT_* */
+	char *id;                /* infer: the request's id, or NULL */
+	struct maas_prediction *p;
+	float *probs;
+	int rc, late;
+	struct maas_err e;
 };
 
 void maas_http_opts_init(struct maas_http_opts *o)
@@ -258,29 +289,182 @@ static int requested_outputs(const struct maas_served *m, const json_t *req, str
 	return want ? want : all;
 }
 
-/* Runs n rows through the model, max_batch at a time. */
-static int run_tensor(struct maas_http *h, struct slot *s, const float *x, size_t n, struct maas_prediction *p,
-		      float *probs, struct maas_err *e)
-{
-	struct maas_predict_ctx *c = maas_reg_ctx_take(s);
-	size_t row = (size_t)(s->m.T ? s->m.T : 1) * (size_t)s->m.features, K = (size_t)s->K;
-	int rc = 0;
-	if (h->o.batch_delay_us > 0 && n >= 1 && n <= (size_t)h->o.batch_rows)
-		rc = maas_batcher_predict(&h->batcher, &s->m, c, x, (int)n, p, probs, e);
-	else for (size_t i = 0; i < n && !rc; i += (size_t)h->o.max_batch) {
-		size_t k = n - i < (size_t)h->o.max_batch ? n - i : (size_t)h->o.max_batch;
-		rc = maas_predict_tensor(&s->m, c, x + i * row, (int)k, p + i, probs ? probs + i * K : NULL, e);
-	}
-	maas_reg_ctx_give(s, c);
-	return rc;
-}
-
 static void add_output_head(struct maas_buf *b, int *first, const char *name, const char *type, size_t n,
 			    size_t cols)
 {
 	maas_buf_addf(b, "%s{\"name\":\"%s\",\"datatype\":\"%s\",\"shape\":[%zu,%zu],\"data\":[", *first ? "" : ",",
 		      name, type, n, cols);
 	*first = 0;
+}
+
+/* The answer to an infer request whose rows were computed. */
+static void infer_answer(struct pending *pd, struct reply *r)
+{
+	const struct maas_served *m = &pd->s->m;
+	const struct maas_prediction *p = pd->p;
+	const float *probs = pd->probs;
+	size_t n = pd->n, K = (size_t)pd->s->K;
+	struct maas_buf *b = &r->body;
+	int first = 1, want = pd->want;
+
+	r->status = 200;
+	r->type = "application/json";
+	maas_buf_addstr(b, "{\"model_name\":");
+	add_json_string(b, m->name);
+	maas_buf_addstr(b, ",\"model_version\":");
+	add_json_string(b, m->version);
+	if (pd->id) {
+		maas_buf_addstr(b, ",\"id\":");
+		add_json_string(b, pd->id);
+	}
+	maas_buf_addstr(b, ",\"outputs\":[");
+	if (want & OUT_PROBS) {
+		add_output_head(b, &first, "probabilities", "FP32", n, K);
+		for (size_t i = 0; i < n * K; i++)
+			maas_buf_addf(b, "%s%.9g", i ? "," : "", probs[i]);
+		maas_buf_addstr(b, "]}");
+	}
+	if (want & OUT_CLASS) {
+		add_output_head(b, &first, "class", "INT64", n, 1);
+		for (size_t i = 0; i < n; i++)
+			maas_buf_addf(b, "%s%d", i ? "," : "", p[i].label);
+		maas_buf_addstr(b, "]}");
+	}
+	if (want & OUT_LABEL) {
+		add_output_head(b, &first, "label", "BYTES", n, 1);
+		for (size_t i = 0; i < n; i++) {
+			const char *l = p[i].label >= 0 && p[i].label < m->nlabels ? m->labels[p[i].label] : NULL;
+			char num[24];
+			if (!l) {
+				snprintf(num, sizeof num, "%d", p[i].label);
+				l = num;
+			}
+			if (i)
+				maas_buf_addstr(b, ",");
+			add_json_string(b, l);
+		}
+		maas_buf_addstr(b, "]}");
+	}
+	if (want & OUT_VALUE) {
+		add_output_head(b, &first, "value", "FP32", n, 1);
+		for (size_t i = 0; i < n; i++)
+			maas_buf_addf(b, "%s%.9g", i ? "," : "", p[i].value);
+		maas_buf_addstr(b, "]}");
+	}
+	maas_buf_addstr(b, "]}");
+}
+
+/* The answer to a records request whose rows were computed. */
+static void records_answer(struct maas_http *h, struct pending *pd, struct reply *r)
+{
+	const struct maas_served *m = &pd->s->m;
+	size_t K = (size_t)pd->s->K;
+	json_t *preds = json_array();
+
+	for (size_t i = 0; i < pd->n; i++)
+		json_array_append_new(preds, maas_prediction_json(m, &pd->p[i], pd->probs ? pd->probs + i * K : NULL));
+	reply_json(r, 200, json_pack("{s:o}", "predictions", preds));
+	if (h->o.monitor)
+		maas_monitor_records(h->o.monitor, m, r->id, pd->inst, pd->p, pd->probs);
+}
+
+/* ---- computing: at once, or batched (batcher.h) ---- */
+
+static void pending_free(struct pending *pd)
+{
+	if (!pd)
+		return;
+	if (pd->c)
+		maas_reg_ctx_give(pd->s, pd->c);
+	free(pd->xown);
+	json_decref(pd->inst);
+	free(pd->id);
+	free(pd->p);
+	free(pd->probs);
+	free(pd);
+}
+
+/* The batcher's callbacks: a queued job suspends its connection (we are
+ * in its access handler), a done one resumes it (on_request answers). */
+static void park(struct maas_batcher_job *j)
+{
+	struct pending *pd = j->arg;
+	atomic_fetch_add(&pd->h->suspended, 1);
+	MHD_suspend_connection(pd->conn);
+}
+
+static void wake(struct maas_batcher_job *j)
+{
+	struct pending *pd = j->arg;
+	struct maas_http *h = pd->h;
+	MHD_resume_connection(pd->conn);
+	atomic_fetch_sub(&h->suspended, 1);
+}
+
+/* A prediction of n rows for model s (a reference the reply holds). */
+static struct pending *pending_new(struct maas_http *h, struct slot *s, struct reply *r, size_t n)
+{
+	struct pending *pd = xcalloc(1, sizeof *pd);
+	pd->h = h;
+	pd->conn = r->conn;
+	pd->s = s;
+	pd->n = n;
+	pd->p = xcalloc(n ? n : 1, sizeof *pd->p);
+	pd->probs = s->m.classification ? xcalloc((n ? n : 1) * (size_t)s->K, sizeof *pd->probs) : NULL;
+	pd->c = maas_reg_ctx_take(s);
+	return pd;
+}
+
+/* Computes pd's rows, max_batch at a time, or queues them in the batcher:
+ * then returns 1 with r->pending set and the connection suspended. */
+static int compute(struct maas_http *h, struct pending *pd, struct reply *r)
+{
+	const struct maas_served *m = &pd->s->m;
+	size_t row = (size_t)(m->T ? m->T : 1) * (size_t)m->features, K = (size_t)pd->s->K;
+	struct maas_batcher_job *j = &pd->job;
+
+	if (maas_deadline_passed(r->t0, h->o.deadline_ms)) {
+		pd->late = 1;
+		return 0;
+	}
+	if (h->o.batch_delay_us > 0 && pd->n >= 1 && pd->n <= (size_t)h->o.batch_rows) {
+		*j = (struct maas_batcher_job){
+			.m = m, .c = pd->c, .x = pd->x, .n = (int)pd->n, .out = pd->p, .probs = pd->probs,
+			.t0 = r->t0, .deadline_ms = h->o.deadline_ms, .park = park, .wake = wake, .arg = pd,
+		};
+		if (maas_batcher_submit(&h->batcher, j)) {
+			r->pending = pd;
+			return 1;
+		}
+		return 0;
+	}
+	if (h->o.batch_delay_us > 0)
+		maas_batcher_withdraw(&h->batcher);
+	for (size_t i = 0; i < pd->n && !pd->rc; i += (size_t)h->o.max_batch) {
+		size_t k = pd->n - i < (size_t)h->o.max_batch ? pd->n - i : (size_t)h->o.max_batch;
+		pd->rc = maas_predict_tensor(m, pd->c, pd->x + i * row, (int)k, pd->p + i,
+					     pd->probs ? pd->probs + i * K : NULL, &pd->e);
+	}
+	return 0;
+}
+
+/* Answers pd, computed (at once or in a batch), and frees it. */
+static void finish(struct maas_http *h, struct pending *pd, struct reply *r)
+{
+	if (pd->job.wake) { /* it went through the batcher */
+		pd->rc = pd->job.rc;
+		pd->late = pd->job.late;
+		pd->e = pd->job.e;
+	}
+	if (pd->late)
+		reply_error(r, 504, "the request waited more than its deadline of %g ms before compute", h->o.deadline_ms);
+	else if (pd->rc)
+		reply_error(r, pd->e.kind == MAAS_EDATA ? 400 : 500, "%s", pd->e.msg);
+	else if (pd->records)
+		records_answer(h, pd, r);
+	else
+		infer_answer(pd, r);
+	pending_free(pd);
 }
 
 /* The fast path (fastjson.h) for the common body: 1 with *fj, or 0. */
@@ -326,7 +510,7 @@ static void infer(struct maas_http *h, struct slot *s, const char *body, size_t 
 	}
 	if (!req) {
 		reply_error(r, 400, "cannot parse the request: %s (line %d, column %d)", je.text, je.line, je.column);
-		return;
+		goto out;
 	}
 	if (!json_is_object(req)) {
 		reply_error(r, 400, "the request must be a JSON object");
@@ -393,65 +577,13 @@ static void infer(struct maas_http *h, struct slot *s, const char *body, size_t 
 	if ((id = json_object_get(req, "id")) && json_is_string(id))
 		idstr = json_string_value(id);
 compute:;
-	struct maas_prediction *p = xcalloc(n ? n : 1, sizeof *p);
-	float *probs = m->classification ? xcalloc((n ? n : 1) * (size_t)s->K, sizeof *probs) : NULL;
-	struct maas_err e;
-	if (maas_deadline_passed(r->t0, h->o.deadline_ms)) {
-		reply_error(r, 504, "the request waited more than its deadline of %g ms before compute", h->o.deadline_ms);
-	} else if (n && run_tensor(h, s, x, n, p, probs, &e)) {
-		reply_error(r, e.kind == MAAS_EDATA ? 400 : 500, "%s", e.msg);
-	} else {
-		struct maas_buf *b = &r->body;
-		int first = 1;
-		r->status = 200;
-		r->type = "application/json";
-		maas_buf_addstr(b, "{\"model_name\":");
-		add_json_string(b, m->name);
-		maas_buf_addstr(b, ",\"model_version\":");
-		add_json_string(b, m->version);
-		if (idstr) {
-			maas_buf_addstr(b, ",\"id\":");
-			add_json_string(b, idstr);
-		}
-		maas_buf_addstr(b, ",\"outputs\":[");
-		if (want & OUT_PROBS) {
-			add_output_head(b, &first, "probabilities", "FP32", n, (size_t)s->K);
-			for (size_t i = 0; i < n * (size_t)s->K; i++)
-				maas_buf_addf(b, "%s%.9g", i ? "," : "", probs[i]);
-			maas_buf_addstr(b, "]}");
-		}
-		if (want & OUT_CLASS) {
-			add_output_head(b, &first, "class", "INT64", n, 1);
-			for (size_t i = 0; i < n; i++)
-				maas_buf_addf(b, "%s%d", i ? "," : "", p[i].label);
-			maas_buf_addstr(b, "]}");
-		}
-		if (want & OUT_LABEL) {
-			add_output_head(b, &first, "label", "BYTES", n, 1);
-			for (size_t i = 0; i < n; i++) {
-				const char *l = p[i].label >= 0 && p[i].label < m->nlabels ? m->labels[p[i].label] : NULL;
-				char num[24];
-				if (!l) {
-					snprintf(num, sizeof num, "%d", p[i].label);
-					l = num;
-				}
-				if (i)
-					maas_buf_addstr(b, ",");
-				add_json_string(b, l);
-			}
-			maas_buf_addstr(b, "]}");
-		}
-		if (want & OUT_VALUE) {
-			add_output_head(b, &first, "value", "FP32", n, 1);
-			for (size_t i = 0; i < n; i++)
-				maas_buf_addf(b, "%s%.9g", i ? "," : "", p[i].value);
-			maas_buf_addstr(b, "]}");
-		}
-		maas_buf_addstr(b, "]}");
-	}
-	free(probs);
-	free(p);
-	free(x);
+	struct pending *pd = pending_new(h, s, r, n);
+	pd->xown = x;
+	pd->x = x;
+	pd->want = want;
+	pd->id = idstr ? xstrdup(idstr) : NULL;
+	if (!compute(h, pd, r))
+		finish(h, pd, r);
 out:
 	if (h->o.batch_delay_us > 0)
 		maas_batcher_withdraw(&h->batcher);
@@ -576,18 +708,20 @@ static void predict_records(struct maas_http *h, struct slot *s, const char *cty
 			    struct reply *r)
 {
 	const struct maas_served *m = &s->m;
-	json_t *req = NULL, *inst;
+	json_t *req = NULL, *inst = NULL;
 	json_error_t je;
 	size_t n;
 
+	if (h->o.batch_delay_us > 0) /* a leader may wait for this one */
+		maas_batcher_announce(&h->batcher, m);
 	if (ctype && !strncasecmp(ctype, "text/csv", 8)) {
 		if (!(inst = csv_instances(m, body ? body : "", len, r)))
-			return;
+			goto out;
 	} else {
 		if (!(req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je))) {
 			reply_error(r, 400, "cannot parse the request: %s (line %d, column %d)", je.text, je.line,
 				    je.column);
-			return;
+			goto out;
 		}
 		inst = json_incref(json_object_get(req, "instances"));
 		if (!json_is_array(inst)) {
@@ -600,28 +734,37 @@ static void predict_records(struct maas_http *h, struct slot *s, const char *cty
 		reply_error(r, 413, "%zu instances exceed the limit of %zu per request", n, h->o.max_rows);
 		goto out;
 	}
-	struct maas_prediction *p = xcalloc(n ? n : 1, sizeof *p);
-	float *probs = m->classification ? xcalloc((n ? n : 1) * (size_t)s->K, sizeof *probs) : NULL;
-	struct maas_predict_ctx *c = maas_reg_ctx_take(s);
-	struct maas_err e;
-	int late = maas_deadline_passed(r->t0, h->o.deadline_ms);
-	int rc = n && !late ? maas_predict_records(m, c, inst, p, probs, &e) : 0;
-	maas_reg_ctx_give(s, c);
-	if (late) {
-		reply_error(r, 504, "the request waited more than its deadline of %g ms before compute", h->o.deadline_ms);
-	} else if (rc) {
-		reply_error(r, e.kind == MAAS_EDATA ? 400 : 500, "%s", e.msg);
-	} else {
-		json_t *preds = json_array();
+	struct pending *pd = pending_new(h, s, r, n);
+	pd->records = 1;
+	pd->inst = json_incref(inst);
+	if (maas_deadline_passed(r->t0, h->o.deadline_ms)) {
+		pd->late = 1;
+	} else if (n && h->o.batch_delay_us > 0 && n <= (size_t)h->o.batch_rows && n <= (size_t)pd->c->max_batch) {
+		/* features into the context, then batched like a tensor */
+		const json_t **rows = xmallocarray(n, sizeof *rows);
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(preds, maas_prediction_json(m, &p[i], probs ? probs + i * (size_t)s->K : NULL));
-		reply_json(r, 200, json_pack("{s:o}", "predictions", preds));
-		if (h->o.monitor)
-			maas_monitor_records(h->o.monitor, m, r->id, inst, p, probs);
+			rows[i] = json_array_get(inst, i);
+		if (maas_predict_features(m, pd->c, rows, (int)n) > 0) {
+			for (size_t i = 0; i < n; i++)
+				if (pd->c->bad[i]) {
+					pd->e = pd->c->errs[i];
+					pd->rc = maas_err_prefix(&pd->e, "instance %zu", i + 1);
+					break;
+				}
+		} else {
+			pd->x = pd->c->x;
+			if (compute(h, pd, r))
+				pd = NULL; /* queued: answered on resume */
+		}
+		free(rows);
+	} else if (n) {
+		pd->rc = maas_predict_records(m, pd->c, inst, pd->p, pd->probs, &pd->e);
 	}
-	free(probs);
-	free(p);
+	if (pd)
+		finish(h, pd, r);
 out:
+	if (h->o.batch_delay_us > 0)
+		maas_batcher_withdraw(&h->batcher);
 	json_decref(inst);
 	json_decref(req);
 }
@@ -870,10 +1013,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	memset(&r, 0, sizeof r);
 	maas_buf_init(&r.body);
-	if (q)
+	r.conn = conn;
+	if (q) {
 		r.t0 = q->t0;
-	if (q)
 		r.id = q->id;
+	}
 	if (!q) {
 		const char *cl;
 		q = xcalloc(1, sizeof *q);
@@ -929,6 +1073,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (q->pend) { /* resumed: the batch with its rows is done */
+		struct pending *pd = q->pend;
+		q->pend = NULL;
+		r.ref = q->ref;
+		r.model = q->model;
+		r.version = q->version;
+		r.route = q->route;
+		q->ref = NULL;
+		finish(h, pd, &r);
+		return send_reply(h, conn, q, &r);
+	}
 	if (q->too_big) {
 		r.route = "other";
 		reply_error(&r, 413, "request body exceeds the limit of %zu bytes", h->o.max_body);
@@ -936,6 +1091,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		route(h, method, url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
 		      q->body.data, q->body.len, &r);
 	maas_buf_release(&q->body);
+	if (r.pending) { /* queued in the batcher, the connection suspended */
+		q->pend = r.pending;
+		q->ref = r.ref;
+		q->model = r.model;
+		q->version = r.version;
+		q->route = r.route;
+		return MHD_YES;
+	}
 	return send_reply(h, conn, q, &r);
 }
 
@@ -981,6 +1144,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			access_log(h, q, seconds);
 	}
 	maas_serve_metrics_in_flight(&h->metrics, -1);
+	pending_free(q->pend); /* resumed (its job done), then closed before the answer */
 	maas_reg_entry_put(q->ref);
 	maas_buf_release(&q->body);
 	free(q);
@@ -996,7 +1160,7 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 	struct maas_http *h = xcalloc(1, sizeof *h);
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *info;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -1031,12 +1195,12 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 	pthread_mutex_init(&h->log_lock, NULL);
 	atomic_init(&h->next_id, 0);
 	atomic_init(&h->draining, 0);
+	atomic_init(&h->suspended, 0);
 	maas_registry_init(&h->reg, h->o.max_batch, &h->metrics);
 	if (h->o.batch_rows <= 0)
 		h->o.batch_rows = MAAS_BATCHER_ROWS;
 	if (h->o.batch_delay_us > 0)
-		maas_batcher_init(&h->batcher, h->o.batch_rows, h->o.batch_delay_us, h->o.threads, &h->metrics.in_flight,
-				  &h->metrics);
+		maas_batcher_init(&h->batcher, h->o.batch_rows, h->o.batch_delay_us, &h->metrics.in_flight, &h->metrics);
 	for (size_t i = 0; i < n; i++)
 		maas_registry_add(&h->reg, models[i]);
 
@@ -1096,6 +1260,10 @@ long maas_http_stop(struct maas_http *h, double drain_seconds)
 		close(fd);
 	while ((left = maas_serve_metrics_in_flight(&h->metrics, 0)) > 0 && maas_now() < deadline)
 		usleep(5000);
+	/* libmicrohttpd must not stop with a suspended connection; the
+	 * batcher resumes every one within a forward pass */
+	while (atomic_load(&h->suspended) > 0)
+		usleep(1000);
 	MHD_stop_daemon(h->d);
 	maas_batcher_release(&h->batcher);
 	maas_registry_release(&h->reg);

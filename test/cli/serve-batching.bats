@@ -31,6 +31,12 @@ for i in range(48):
     body = {"id": "r%d" % i, "parameters": {}, "inputs": [{"name": "x", "shape": [1000, 4], "datatype": "FP32", "data": x}]}
     with open("big%d.json" % i, "w") as f:
         json.dump(body, f)
+    # the records API: 1000 raw instances (some with a field missing, imputed)
+    rows = [{"sepalLength": round(random.uniform(4, 8), 1), "sepalWidth": round(random.uniform(2, 4.5), 1),
+             "petalLength": round(random.uniform(1, 7), 1), "petalWidth": None if k % 7 == 0 else round(random.uniform(0.1, 2.5), 1)}
+            for k in range(1000)]
+    with open("rec%d.json" % i, "w") as f:
+        json.dump({"instances": rows}, f)
 EOF
 }
 
@@ -108,6 +114,39 @@ metric() {
 	grep -q '^# TYPE maas_batch_rows histogram$' metrics
 	grep -q '^# TYPE maas_queue_seconds histogram$' metrics
 	grep -q '^maas_batch_rows_bucket{model="iris",version="1",le="+Inf"} '"$passes"'$' metrics
+}
+
+# predict N: POST records body N to the records API, the answer in out.N
+predict() {
+	curl -s -m 10 -o "out.$1" -w '%{http_code}\n' -d @"$B/rec$1.json" "$URL/v1/models/iris:predict" > "code.$1"
+}
+
+@test "the records API is batched too: concurrent requests answer as sequential ones" {
+	export -f predict
+	export B
+	start_server -q --threads 16 -b 1024 --max-batch-rows 4096 --batch-delay 50000 "$IRIS"
+	export URL
+	for i in $(seq 0 47); do predict "$i"; done
+	mkdir seq && mv out.* seq/
+	seq 0 47 | timeout 60 xargs -P 24 -I{} bash -c 'predict {}'
+	[ "$(cat code.* | sort -u)" = 200 ]
+	for i in $(seq 0 47); do
+		# the same labels; probabilities within 1e-6 (see same_answers)
+		"$PY" - "seq/out.$i" "out.$i" << 'EOF'
+import json, sys
+a, b = (json.load(open(f))["predictions"] for f in sys.argv[1:])
+assert len(a) == len(b) == 1000
+for x, y in zip(a, b):
+    assert x["label"] == y["label"], (x, y)
+    assert all(abs(x["probabilities"][k] - y["probabilities"][k]) <= 1e-6 for k in x["probabilities"]), (x, y)
+EOF
+	done
+	curl -s -m 10 "$URL/metrics" > metrics
+	rows=$(metric 'maas_batch_rows_sum\{model="iris",version="1"\}')
+	passes=$(metric 'maas_batch_rows_count\{model="iris",version="1"\}')
+	echo "# records: rows $rows, passes $passes" >&3
+	[ "$rows" = 96000 ]
+	[ "$passes" -lt 96 ]
 }
 
 @test "a lone request does not wait for company: sequential requests take well under the delay" {
