@@ -59,7 +59,7 @@ static const struct maas_option options[] = {
 	{"batch-size", 'b', "N", "rows per forward pass (default: 64; 256 with --stdin)", NULL, OPT_BATCH_SIZE},
 	{"max-batch-rows", 0, "N", "dynamic batching: coalesce concurrent requests into passes of up to N rows (default: 64)", NULL, OPT_MAX_BATCH_ROWS},
 	{"batch-delay", 0, "MICROSECONDS", "dynamic batching: wait up to this long for more requests; 0 turns batching off (default: 500)", NULL, OPT_BATCH_DELAY},
-	{"log-predictions", 0, "FILE", "append the inputs and predictions of the records API, and feedback, as JSON lines to FILE", "file", OPT_LOG_PREDICTIONS},
+	{"log-predictions", 0, "FILE", "append the inputs and predictions, and feedback, as JSON lines to FILE", "file", OPT_LOG_PREDICTIONS},
 	{"log-sample", 0, "FRACTION", "log this fraction of the predictions, from 0 to 1 (default: 1)", NULL, OPT_LOG_SAMPLE},
 	{"quiet", 'q', NULL, "print nothing but errors", NULL, OPT_QUIET},
 	{"verbose", 'v', NULL, "say more: each model's load time, the BLAS kernels, and an access log on stderr", NULL, OPT_VERBOSE},

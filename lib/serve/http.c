@@ -462,8 +462,11 @@ static void finish(struct maas_http *h, struct pending *pd, struct reply *r)
 		reply_error(r, pd->e.kind == MAAS_EDATA ? 400 : 500, "%s", pd->e.msg);
 	else if (pd->records)
 		records_answer(h, pd, r);
-	else
+	else {
 		infer_answer(pd, r);
+		if (h->o.monitor)
+			maas_monitor_tensor(h->o.monitor, &pd->s->m, r->id, pd->x, pd->n, pd->p, pd->probs);
+	}
 	pending_free(pd);
 }
 

@@ -576,6 +576,38 @@ static void add_prediction(struct maas_buf *b, const struct mon_model *mm, const
 		maas_buf_addf(b, ",\"probability\":%.9g", probs && p->label >= 0 ? (double)probs[p->label] : p->value);
 }
 
+/* Whether instance idx of request is logged (a hash of the id). */
+static int sampled(const struct maas_monitor *mon, unsigned long request, uint32_t idx)
+{
+	return mon->path && (mon->sample_all || id_hash(request, idx) < mon->threshold);
+}
+
+/* Remembers one prediction for feedback and, when fields is not NULL (it
+ * is sampled), writes its log line: the head, the fields, the target as
+ * sent (or NULL) and the prediction.  Under mm->lock; line is scratch. */
+static void note(struct maas_monitor *mon, struct mon_model *mm, unsigned long request, uint32_t idx,
+		 const struct maas_buf *fields, const json_t *target, const struct maas_prediction *p, const float *pr,
+		 struct maas_buf *line)
+{
+	maas_ring_put(&mm->ring, request, idx, mm->classification ? p->label : -1, p->value,
+		      fields ? fields->data : NULL, fields ? fields->len : 0);
+	if (!fields)
+		return;
+	line->len = 0;
+	add_head(line, mm, request, idx);
+	maas_buf_add(line, fields->data, fields->len);
+	if (target && !is_meta(mm->target)) {
+		maas_buf_addstr(line, ",");
+		add_str(line, mm->target);
+		maas_buf_addstr(line, ":");
+		add_json(line, target);
+	}
+	add_prediction(line, mm, p, pr);
+	maas_buf_addstr(line, "}\n");
+	write_line(mon, line);
+	atomic_fetch_add(&mm->logged, 1);
+}
+
 void maas_monitor_records(struct maas_monitor *mon, const struct maas_served *m, unsigned long request,
 			  const json_t *instances, const struct maas_prediction *p, const float *probs)
 {
@@ -600,30 +632,60 @@ void maas_monitor_records(struct maas_monitor *mon, const struct maas_served *m,
 	pthread_mutex_lock(&mm->lock);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *inst = json_array_get(instances, i);
-		const float *pr = probs ? probs + i * K : NULL;
-		uint32_t idx = (uint32_t)i;
-		int logged = mon->path && (mon->sample_all || id_hash(request, idx) < mon->threshold);
-		const json_t *target = json_is_object(inst) ? json_object_get(inst, mm->target) : NULL;
+		int logged = sampled(mon, request, (uint32_t)i);
 		fields.len = 0;
 		if (logged)
 			add_fields(&fields, inst, mm->target);
-		maas_ring_put(&mm->ring, request, idx, m->classification ? p[i].label : -1, p[i].value,
-			      logged ? fields.data : NULL, fields.len);
-		if (!logged)
-			continue;
-		line.len = 0;
-		add_head(&line, mm, request, idx);
-		maas_buf_add(&line, fields.data, fields.len);
-		if (target && !is_meta(mm->target)) {
-			maas_buf_addstr(&line, ",");
-			add_str(&line, mm->target);
-			maas_buf_addstr(&line, ":");
-			add_json(&line, target);
+		note(mon, mm, request, (uint32_t)i, logged ? &fields : NULL,
+		     json_is_object(inst) ? json_object_get(inst, mm->target) : NULL, &p[i], probs ? probs + i * K : NULL,
+		     &line);
+	}
+	pthread_mutex_unlock(&mm->lock);
+	maas_buf_release(&line);
+	maas_buf_release(&fields);
+}
+
+/* The features of one row (T steps of F) as fields x0, x1, ... (not the
+ * raw fields' names: these are scaled and encoded), or for windows as
+ * "window": an array of steps. */
+static void add_features(struct maas_buf *b, const struct maas_served *m, const float *x)
+{
+	size_t F = (size_t)m->features;
+	if (m->T) {
+		maas_buf_addstr(b, ",\"window\":[");
+		for (size_t t = 0; t < (size_t)m->T; t++) {
+			maas_buf_addstr(b, t ? ",[" : "[");
+			for (size_t f = 0; f < F; f++)
+				maas_buf_addf(b, "%s%.9g", f ? "," : "", (double)x[t * F + f]);
+			maas_buf_addstr(b, "]");
 		}
-		add_prediction(&line, mm, &p[i], pr);
-		maas_buf_addstr(&line, "}\n");
-		write_line(mon, &line);
-		atomic_fetch_add(&mm->logged, 1);
+		maas_buf_addstr(b, "]");
+		return;
+	}
+	for (size_t f = 0; f < F; f++)
+		maas_buf_addf(b, ",\"x%zu\":%.9g", f, (double)x[f]);
+}
+
+void maas_monitor_tensor(struct maas_monitor *mon, const struct maas_served *m, unsigned long request,
+			 const float *x, size_t n, const struct maas_prediction *p, const float *probs)
+{
+	struct mon_model *mm;
+	struct maas_buf line, fields;
+	size_t K = (size_t)(m->classification ? m->nlabels : 0), row = (size_t)(m->T ? m->T : 1) * (size_t)m->features;
+
+	if (!mon || !n)
+		return;
+	mm = model_of(mon, m);
+	maas_buf_init(&line);
+	maas_buf_init(&fields);
+	pthread_mutex_lock(&mm->lock);
+	for (size_t i = 0; i < n; i++) {
+		int logged = sampled(mon, request, (uint32_t)i);
+		fields.len = 0;
+		if (logged)
+			add_features(&fields, m, x + i * row);
+		note(mon, mm, request, (uint32_t)i, logged ? &fields : NULL, NULL, &p[i], probs ? probs + i * K : NULL,
+		     &line);
 	}
 	pthread_mutex_unlock(&mm->lock);
 	maas_buf_release(&line);

@@ -5,7 +5,8 @@
  * statistics in the bundle's prep.json.
  *
  * Prediction log (--log-predictions FILE, --log-sample FRACTION): one JSON
- * line per sampled instance of the records API,
+ * line per sampled instance of the records API (and per row of infer
+ * requests: maas_monitor_tensor),
  *   {"time":"2024-05-01T12:00:00.123456Z","id":"17/0","model":"iris",
  *    "version":"1",<the instance's fields as sent>,"prediction":"setosa",
  *    "probability":0.97}
@@ -25,7 +26,7 @@
  * opened O_APPEND, so lines of many threads never interleave;
  * maas_monitor_reopen (SIGHUP) reopens the path, for logrotate.
  *
- * Feedback: every prediction of the records API (sampled or not) is
+ * Feedback: every prediction (sampled or not) is
  * remembered in a bounded ring per model (the last opts.ring, 100,000 by
  * default) as id -> predicted class or value; the raw fields of logged
  * ones are kept too, within opts.raw_budget bytes, for the labelled row.
@@ -101,6 +102,14 @@ int maas_monitor_reopen(struct maas_monitor *mon, struct maas_err *e);
  * write of the log is counted, not reported). */
 void maas_monitor_records(struct maas_monitor *mon, const struct maas_served *m, unsigned long request,
 			  const json_t *instances, const struct maas_prediction *p, const float *probs);
+
+/* After a successful infer (tensor) prediction: x (n, T or 1, features),
+ * p[n], probs as above.  The log line holds the features as x0, x1, ...
+ * (windows as "window", an array of steps) in place of raw fields; no
+ * drift is counted (drift is of raw fields).  Remembered for feedback
+ * like records. */
+void maas_monitor_tensor(struct maas_monitor *mon, const struct maas_served *m, unsigned long request,
+			 const float *x, size_t n, const struct maas_prediction *p, const float *probs);
 
 /* POST :feedback with body {"id": "17/0", "label": ...} or an array of
  * them.  All items are checked before any is applied.  Errors:

@@ -83,6 +83,37 @@ for l in lines:
 	EOF
 }
 
+@test "infer requests are logged with their features as x0, x1, ...; feedback joins them" {
+	start_server -q --log-predictions pred.jsonl "$IRIS"
+	body='{"inputs":[{"name":"x","shape":[2,4],"datatype":"FP32","data":[[0.5,-1.25,1,0.75],[-1,0.5,-1.5,-1.25]]}]}'
+	req -D headers -d "$body" "$URL/v2/models/iris/infer"
+	[ "$code" = 200 ]
+	rid=$(tr -d '\r' < headers | sed -n 's/^X-Request-Id: //p')
+	[ "$(wc -l < pred.jsonl)" -eq 2 ]
+	"$PY" -c '
+import json
+out = {o["name"]: o["data"] for o in json.load(open("body"))["outputs"]}
+lines = [json.loads(l) for l in open("pred.jsonl")]
+lines.sort(key=lambda l: l["id"])
+sent = [[0.5, -1.25, 1, 0.75], [-1, 0.5, -1.5, -1.25]]
+for i, l in enumerate(lines):
+    assert l["id"] == "'"$rid"'/%d" % i, l
+    assert [l["x%d" % f] for f in range(4)] == sent[i], l
+    assert l["prediction"] == out["label"][i], (l, out)
+    assert abs(l["probability"] - out["probabilities"][3 * i + out["class"][i]]) < 1e-6, l
+'
+	label=$("$PY" -c 'import json; print(json.load(open("body"))["outputs"][2]["data"][0])')
+	req -d "{\"id\": \"$rid/0\", \"label\": \"$label\"}" "$URL/v1/models/iris:feedback"
+	[ "$code" = 200 ]
+	[ "$(metric 'maas_live_accuracy{model="iris",version="1"}')" = 1 ]
+	grep -q '"feedback":true' pred.jsonl
+	# the log is JSON lines of scalars: maas-prep reads the rows back
+	grep -v '"feedback":true' pred.jsonl > rows.jsonl
+	run -0 maas-prep -f jsonl -t prediction --split 1,0,0 --drop time,id,model,version,probability \
+		-o back.safetensors rows.jsonl
+	[[ $output == *"train [2,4]"* ]]
+}
+
 @test "--log-sample keeps a fraction, and bad values are refused" {
 	run -64 maas-serve --log-sample 1.5 "$IRIS"
 	[[ $output == *"bad --log-sample '1.5': a fraction from 0 to 1"* ]]
