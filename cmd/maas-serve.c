@@ -33,7 +33,7 @@ enum {
 };
 enum { OPT_KEYS = 100, OPT_INSECURE, OPT_DEADLINE, OPT_HASH_KEY };
 
-enum { OPT_DRAIN_SECONDS = 200 };
+enum { OPT_DRAIN_SECONDS = 200, OPT_IDLE_TIMEOUT };
 enum { OPT_MAX_BATCH_ROWS = 300, OPT_BATCH_DELAY };
 /* the prediction log (serve/monitor.h) */
 enum { OPT_LOG_PREDICTIONS = 400, OPT_LOG_SAMPLE };
@@ -53,6 +53,7 @@ static const struct maas_option options[] = {
 	{"insecure", 0, NULL, "allow --listen on a non-loopback address without --keys", NULL, OPT_INSECURE},
 	{"deadline", 0, "MS", "answer 504, without computing, to requests that waited more than MS milliseconds", NULL, OPT_DEADLINE},
 	{"hash-key", 0, NULL, "read an API key on stdin and print its SHA-256 for a --keys file", NULL, OPT_HASH_KEY},
+	{"idle-timeout", 0, "SECONDS", "close connections that send nothing for SECONDS, mid-request or between requests (default: 30)", NULL, OPT_IDLE_TIMEOUT},
 	{"drain-seconds", 0, "N", "on SIGTERM, turn not ready and let requests in flight finish for up to N seconds (default: 30)", NULL, OPT_DRAIN_SECONDS},
 	{"stdin", 0, "BUNDLE", "batch mode: predict the records on stdin with BUNDLE, write them to stdout", "file", OPT_STDIN},
 	{"format", 'f', "FORMAT", "batch mode input: jsonl, csv or tsv (default: jsonl)", "jsonl|csv|tsv", OPT_FORMAT},
@@ -165,6 +166,11 @@ static int apply_option(void *ctx, int id, const char *arg)
 		if (parse_num(arg, 1, 3600000, &v))
 			return usage_error("bad --deadline '%s': milliseconds from 1 to 3600000", arg);
 		c->http.deadline_ms = (double)v;
+		break;
+	case OPT_IDLE_TIMEOUT:
+		if (parse_num(arg, 1, 86400, &v))
+			return usage_error("bad --idle-timeout '%s': seconds from 1 to 86400", arg);
+		c->http.idle_timeout = (unsigned)v;
 		break;
 	case OPT_DRAIN_SECONDS:
 		if (parse_num(arg, 0, 86400, &v))

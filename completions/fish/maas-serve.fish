@@ -10,6 +10,7 @@ complete -c maas-serve -l keys -r -F -d 'require API keys: ID SCOPE RATE BURST S
 complete -c maas-serve -l insecure -d 'allow --listen on a non-loopback address without --keys'
 complete -c maas-serve -l deadline -x -d 'answer 504, without computing, to requests that waited more than MS milliseconds'
 complete -c maas-serve -l hash-key -d 'read an API key on stdin and print its SHA-256 for a --keys file'
+complete -c maas-serve -l idle-timeout -x -d 'close connections that send nothing for SECONDS, mid-request or between requests (default: 30)'
 complete -c maas-serve -l drain-seconds -x -d 'on SIGTERM, turn not ready and let requests in flight finish for up to N seconds (default: 30)'
 complete -c maas-serve -l stdin -r -F -d 'batch mode: predict the records on stdin with BUNDLE, write them to stdout'
 complete -c maas-serve -l format -s f -x -a 'jsonl csv tsv' -d 'batch mode input: jsonl, csv or tsv (default: jsonl)'

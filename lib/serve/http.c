@@ -32,6 +32,7 @@
 
 #define DEFAULT_MAX_BODY (16u << 20)
 #define DEFAULT_MAX_BATCH 64
+#define DEFAULT_IDLE_TIMEOUT 30u
 
 /* A request's model: a reference taken from the registry (registry.h). */
 #define slot maas_reg_entry
@@ -1211,7 +1212,7 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 	h->d = MHD_start_daemon(flags, (uint16_t)h->o.port, NULL, NULL, on_request, h,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->o.threads,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_CONNECTION_TIMEOUT, h->o.idle_timeout ? h->o.idle_timeout : DEFAULT_IDLE_TIMEOUT,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				MHD_OPTION_END);

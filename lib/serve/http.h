@@ -59,6 +59,7 @@ struct maas_http_opts {
 	FILE *access_log;      /* one JSON line per request, or NULL */
 	const struct maas_auth *auth; /* API keys (serve/auth.h, borrowed), or NULL: no auth */
 	double deadline_ms;    /* 504 for requests that waited longer before compute (0: none) */
+	unsigned idle_timeout; /* seconds a connection may send nothing before it is closed (0: 30) */
 	struct maas_monitor *monitor; /* prediction log, feedback, drift (serve/monitor.h, borrowed), or NULL: none */
 };
 

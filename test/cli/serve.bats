@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# code and SERVER_PID are set and read by serve-helper.bash (bats load):
-# shellcheck disable=SC2154,SC2034
+# code and SERVER_PID are set and read by serve-helper.bash (bats load), in
+# each test's own subshell:
+# shellcheck disable=SC2154,SC2034,SC2030,SC2031
 # serve.bats - maas-serve: the HTTP server started on a free port and driven
 # with curl (every endpoint, the errors, the limits, /metrics, SIGTERM), and
 # batch mode on stdin.  Every wait is bounded; teardown stops the server.
@@ -215,6 +216,54 @@ assert b["status"] == 404 and b["model"] == "" and b["path"] == "/v2/models/nope
 	[ "$code" = 503 ]
 	grep -qi '^Retry-After: 1' headers
 	grep -q 'too many requests in flight (limit 1)' body
+}
+
+@test "slow clients that trickle bytes hold no worker thread, stay bounded in memory and are closed when idle" {
+	start_server -q --threads 2 --idle-timeout 2 "$IRIS"
+	rss() { curl -s -m 5 "$URL/metrics" | awk '$1 == "process_resident_memory_bytes" { printf "%d\n", $2 }'; }
+	before=$(rss)
+	# 300 connections send half a request, trickle a byte every 0.4 s for
+	# 1.2 s, then fall silent; the script says how many the server closed
+	"$PY" - "${URL#http://}" > slow.out <<-'EOF' &
+		import socket, sys, time
+		host, port = sys.argv[1].rsplit(":", 1)
+		socks = []
+		for _ in range(300):
+		    s = socket.create_connection((host, int(port)))
+		    s.sendall(b"POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+		    socks.append(s)
+		open("slow.ready", "w").close()
+		for _ in range(3):
+		    time.sleep(0.4)
+		    for s in socks:
+		        s.sendall(b" ")
+		deadline = time.time() + 10
+		closed = 0
+		for s in socks:
+		    s.settimeout(max(0.01, deadline - time.time()))
+		    try:
+		        closed += s.recv(1) == b""
+		    except (socket.timeout, ConnectionResetError):
+		        closed += 1
+		print(closed)
+	EOF
+	slow=$!
+	for _ in $(seq 100); do [ -e slow.ready ] && break; sleep 0.05; done
+	[ -e slow.ready ]
+	# meanwhile, ordinary requests are answered at once
+	for _ in 1 2 3 4 5; do
+		req -m 1 -d '{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}' \
+			"$URL/v2/models/iris/infer"
+		[ "$code" = 200 ]
+	done
+	during=$(rss)
+	wait "$slow"
+	echo "resident memory $before before, $during with 300 slow clients; closed: $(cat slow.out)"
+	[ $((during - before)) -lt $((32 << 20)) ]
+	[ "$(cat slow.out)" = 300 ]
+	# and the server is still there
+	req "$URL/v2/health/live"
+	[ "$code" = 200 ]
 }
 
 @test "SIGINT stops the server with 0 too; a port in use is an error" {
