@@ -70,23 +70,59 @@ static const double pow10_exact[23] = {
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
+/* Whether the 8 bytes of v (little-endian) are all ASCII digits, and
+ * their value (the SWAR conversion of fast_float and simdjson). */
+static int eight_digits(uint64_t v)
+{
+	return ((v & 0xF0F0F0F0F0F0F0F0ULL) | (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
+	       0x3333333333333333ULL;
+}
+
+static uint64_t eight_value(uint64_t v)
+{
+	const uint64_t mask = 0x000000FF000000FFULL, mul1 = 100 + (1000000ULL << 32), mul2 = 1 + (10000ULL << 32);
+	v -= 0x3030303030303030ULL;
+	v = v * 10 + (v >> 8);
+	return ((v & mask) * mul1 + ((v >> 16) & mask) * mul2) >> 32;
+}
+
+/* Digits at *q (up to end) into *m, counted in *nd: eight at a time
+ * while they fit (8 bytes to read and at most 19 digits in all). */
+static const char *digits(const char *q, const char *end, uint64_t *m, int *nd)
+{
+	uint64_t v;
+	while (end - q >= 8 && *nd <= 11) {
+		memcpy(&v, q, 8);
+		if (!eight_digits(v))
+			break;
+		*m = *m * 100000000 + eight_value(v);
+		*nd += 8;
+		q += 8;
+	}
+	for (; q < end && (unsigned)(*q - '0') < 10; q++, (*nd)++)
+		if (*nd < 19)
+			*m = *m * 10 + (uint64_t)(*q - '0');
+	return q;
+}
+
 /*
  * A JSON number, as jansson reads it: an integer (no fraction, no
  * exponent) is a long long converted to double; anything else is strtod's
  * correctly rounded double.  Clinger's fast path gives the same double
- * when the digits fit in 53 bits and the power of ten is exact; other
- * numbers go to strtod.  *integer says which kind it was.
+ * when there are at most 19 digits (leading zeros count: simpler, and
+ * still exact), the digits fit in 53 bits and the power of ten is exact;
+ * other numbers go to strtod.  *integer says which kind it was.
  */
 static int number(struct scan *s, double *out, int *integer)
 {
-	const char *start, *q;
+	const char *start, *q, *end = s->end, *f;
 	uint64_t m = 0;
-	int nsig = 0, nint = 0, neg = 0, inexact = 0, real = 0;
+	int nd = 0, neg = 0, real = 0;
 	long ex = 0, scale = 0; /* the value is m * 10^(ex - scale) */
 
 	ws(s);
 	start = q = s->p;
-	if (q < s->end && *q == '-') {
+	if (q < end && *q == '-') {
 		neg = 1;
 		q++;
 	}
@@ -94,38 +130,20 @@ static int number(struct scan *s, double *out, int *integer)
 		return 0;
 	if (*q == '0' && digit(s, q + 1))
 		return 0; /* a leading zero */
-	for (; digit(s, q); q++, nint++) {
-		if (!m && *q == '0')
-			continue;
-		if (nsig < 19) {
-			m = m * 10 + (uint64_t)(*q - '0');
-			nsig++;
-		} else {
-			scale--; /* a dropped digit of the integer part */
-			inexact |= *q != '0';
-		}
-	}
-	if (q < s->end && *q == '.') {
+	q = digits(q, end, &m, &nd);
+	if (q < end && *q == '.') {
 		real = 1;
-		q++;
+		f = ++q;
 		if (!digit(s, q))
 			return 0;
-		for (; digit(s, q); q++) {
-			if (!m && *q == '0') {
-				scale++;
-			} else if (nsig < 19) {
-				m = m * 10 + (uint64_t)(*q - '0');
-				nsig++;
-				scale++;
-			} else
-				inexact |= *q != '0';
-		}
+		q = digits(q, end, &m, &nd);
+		scale = q - f;
 	}
-	if (q < s->end && (*q == 'e' || *q == 'E')) {
+	if (q < end && (*q == 'e' || *q == 'E')) {
 		int exneg = 0;
 		real = 1;
 		q++;
-		if (q < s->end && (*q == '+' || *q == '-'))
+		if (q < end && (*q == '+' || *q == '-'))
 			exneg = *q++ == '-';
 		if (!digit(s, q))
 			return 0;
@@ -138,18 +156,18 @@ static int number(struct scan *s, double *out, int *integer)
 	s->p = q;
 	*integer = !real;
 	if (!real) {
-		if (nint > 18)
+		if (nd > 18)
 			return 0; /* jansson may say "too big integer": let it */
 		long long v = (long long)m;
 		*out = (double)(neg ? -v : v);
 		return 1;
 	}
 	long e10 = ex - scale;
-	if (!m && !inexact) {
+	if (nd <= 19 && !m) {
 		*out = neg ? -0.0 : 0.0;
 		return 1;
 	}
-	if (!inexact && m <= ((uint64_t)1 << 53) && e10 >= -22 && e10 <= 22) {
+	if (nd <= 19 && m <= ((uint64_t)1 << 53) && e10 >= -22 && e10 <= 22) {
 		double d = (double)m; /* exact, and so is the power of ten: one rounding */
 		d = e10 < 0 ? d / pow10_exact[-e10] : d * pow10_exact[e10];
 		*out = neg ? -d : d;
