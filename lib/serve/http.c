@@ -223,8 +223,18 @@ static void model_metadata(struct maas_http *h, struct slot *s, struct reply *r)
 		json_array_append_new(outputs, tensor_meta("label", "BYTES", json_pack("[i,i]", -1, 1)));
 	} else
 		json_array_append_new(outputs, tensor_meta("value", "FP32", json_pack("[i,i]", -1, 1)));
-	reply_json(r, 200, json_pack("{s:s,s:o,s:s,s:[o],s:o}", "name", m->name, "versions", versions, "platform",
-				     "maas", "inputs", tensor_meta(s->input_name, "FP32", shape), "outputs", outputs));
+	/* which build this is, so that a reload shows: an OIP "parameters" object */
+	const json_t *created = json_object_get(json_object_get(m->manifest, "lineage"), "created"),
+		     *weights = json_object_get(json_object_get(json_object_get(m->manifest, "files"),
+							       "weights.safetensors"), "sha256");
+	json_t *params = json_pack("{s:s}", "bundle", m->path ? m->path : "");
+	if (json_is_string(created))
+		json_object_set(params, "created", (json_t *)created);
+	if (json_is_string(weights))
+		json_object_set(params, "weights_sha256", (json_t *)weights);
+	reply_json(r, 200, json_pack("{s:s,s:o,s:s,s:[o],s:o,s:o}", "name", m->name, "versions", versions, "platform",
+				     "maas", "inputs", tensor_meta(s->input_name, "FP32", shape), "outputs", outputs,
+				     "parameters", params));
 }
 
 /* ---- POST /v2/models/{m}/infer ---- */

@@ -48,7 +48,10 @@ jq_py() {
 assert d["name"] == "iris" and d["versions"] == ["1"] and d["platform"] == "maas", d
 assert d["inputs"] == [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}], d
 assert [o["name"] for o in d["outputs"]] == ["probabilities", "class", "label"], d
-assert d["outputs"][0]["shape"] == [-1, 3], d'
+assert d["outputs"][0]["shape"] == [-1, 3], d
+m = json.load(open("'"$IRIS"'/MODEL.json"))
+assert d["parameters"] == {"bundle": "'"$IRIS"'", "created": m["lineage"]["created"],
+                           "weights_sha256": m["files"]["weights.safetensors"]["sha256"]}, d'
 	req "$URL/v2/models/iris/versions/1/ready"; [ "$code" = 200 ]
 	jq_py 'assert d == {"name": "iris", "version": "1", "ready": True}, d'
 	stop_server TERM
