@@ -107,6 +107,55 @@ void maas_buf_add(struct maas_buf *b, const void *p, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : s[0] < 0xF5 ? 4 : 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	if ((n == 3 && s[0] == 0xE0 && s[1] < 0xA0) || (n == 3 && s[0] == 0xED && s[1] >= 0xA0) ||
+	    (n == 4 && s[0] == 0xF0 && s[1] < 0x90) || (n == 4 && s[0] == 0xF4 && s[1] >= 0x90))
+		return 0; /* overlong, a surrogate, beyond U+10FFFF */
+	return n;
+}
+
+void maas_buf_add_json_string(struct maas_buf *b, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	static const char hex[] = "0123456789abcdef";
+
+	maas_buf_add(b, "\"", 1);
+	while (*s) {
+		const unsigned char *run = s;
+		size_t n;
+		while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+			s++;
+		maas_buf_add(b, run, (size_t)(s - run));
+		if (!*s)
+			break;
+		if (*s == '"' || *s == '\\') {
+			char esc[2] = {'\\', (char)*s++};
+			maas_buf_add(b, esc, 2);
+		} else if (*s < 0x20) {
+			char esc[6] = {'\\', 'u', '0', '0', hex[*s >> 4], hex[*s & 15]};
+			const char *named = *s == '\n' ? "\\n" : *s == '\t' ? "\\t" : *s == '\r' ? "\\r" : NULL;
+			if (named)
+				maas_buf_add(b, named, 2);
+			else
+				maas_buf_add(b, esc, 6);
+			s++;
+		} else if ((n = utf8_len(s))) {
+			maas_buf_add(b, s, n);
+			s += n;
+		} else {
+			maas_buf_add(b, "\\ufffd", 6);
+			s++;
+		}
+	}
+	maas_buf_add(b, "\"", 1);
+}
+
 void maas_buf_addstr(struct maas_buf *b, const char *s)
 {
 	maas_buf_add(b, s, strlen(s));

@@ -42,6 +42,9 @@ void maas_buf_release(struct maas_buf *b);
 void maas_buf_add(struct maas_buf *b, const void *p, size_t n);
 void maas_buf_addstr(struct maas_buf *b, const char *s);
 void maas_buf_addf(struct maas_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s as a JSON string, quotes included: '"', '\\' and control characters
+ * escaped, valid UTF-8 kept, each byte of invalid UTF-8 as U+FFFD. */
+void maas_buf_add_json_string(struct maas_buf *b, const char *s);
 
 /* Reads all of path ("-" = stdin) into b.  Fails with MAAS_EDATA when the
  * file is larger than `limit` bytes (0 = no limit). */

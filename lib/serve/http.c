@@ -144,15 +144,6 @@ int maas_http_parse_listen(struct maas_http_opts *o, const char *s, char **copy,
 
 /* ---- replies ---- */
 
-static void add_json_string(struct maas_buf *b, const char *s)
-{
-	json_t *j = json_string(s);
-	char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-	maas_buf_addstr(b, t ? t : "\"\"");
-	free(t);
-	json_decref(j);
-}
-
 static void reply_json(struct reply *r, int status, json_t *j)
 {
 	char *t = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9));
@@ -321,12 +312,12 @@ static void infer_answer(struct pending *pd, struct reply *r)
 	r->status = 200;
 	r->type = "application/json";
 	maas_buf_addstr(b, "{\"model_name\":");
-	add_json_string(b, m->name);
+	maas_buf_add_json_string(b, m->name);
 	maas_buf_addstr(b, ",\"model_version\":");
-	add_json_string(b, m->version);
+	maas_buf_add_json_string(b, m->version);
 	if (pd->id) {
 		maas_buf_addstr(b, ",\"id\":");
-		add_json_string(b, pd->id);
+		maas_buf_add_json_string(b, pd->id);
 	}
 	maas_buf_addstr(b, ",\"outputs\":[");
 	if (want & OUT_PROBS) {
@@ -352,7 +343,7 @@ static void infer_answer(struct pending *pd, struct reply *r)
 			}
 			if (i)
 				maas_buf_addstr(b, ",");
-			add_json_string(b, l);
+			maas_buf_add_json_string(b, l);
 		}
 		maas_buf_addstr(b, "]}");
 	}
@@ -1129,13 +1120,13 @@ static void access_log(struct maas_http *h, const struct req *q, double seconds)
 	maas_buf_init(&b);
 	maas_buf_addf(&b, "{\"time\":\"%s.%06ldZ\",\"id\":%lu,\"method\":\"%s\",\"path\":", when, ts.tv_nsec / 1000,
 		      q->id, q->method);
-	add_json_string(&b, q->path);
+	maas_buf_add_json_string(&b, q->path);
 	maas_buf_addstr(&b, ",\"model\":");
-	add_json_string(&b, q->model ? q->model : "");
+	maas_buf_add_json_string(&b, q->model ? q->model : "");
 	maas_buf_addstr(&b, ",\"version\":");
-	add_json_string(&b, q->version ? q->version : "");
+	maas_buf_add_json_string(&b, q->version ? q->version : "");
 	maas_buf_addstr(&b, ",\"key\":");
-	add_json_string(&b, q->key_id ? q->key_id : "");
+	maas_buf_add_json_string(&b, q->key_id ? q->key_id : "");
 	maas_buf_addf(&b, ",\"route\":\"%s\",\"status\":%d,\"bytes\":%zu,\"total_us\":%lld}\n", q->route, q->status,
 		      q->bytes, (long long)(seconds * 1e6));
 	pthread_mutex_lock(&h->log_lock);

@@ -507,13 +507,6 @@ static void add_json(struct maas_buf *b, const json_t *v)
 	free(t);
 }
 
-static void add_str(struct maas_buf *b, const char *s)
-{
-	json_t *j = json_string(s);
-	add_json(b, j);
-	json_decref(j);
-}
-
 /* ,"key":value for every field of the instance but the keys above and
  * skip (the target: a labelled row writes its own); windows under "window" */
 static void add_fields(struct maas_buf *b, const json_t *inst, const char *skip)
@@ -529,7 +522,7 @@ static void add_fields(struct maas_buf *b, const json_t *inst, const char *skip)
 		if (is_meta(k) || (skip && !strcmp(k, skip)))
 			continue;
 		maas_buf_addstr(b, ",");
-		add_str(b, k);
+		maas_buf_add_json_string(b, k);
 		maas_buf_addstr(b, ":");
 		add_json(b, v);
 	}
@@ -545,9 +538,9 @@ static void add_head(struct maas_buf *b, const struct mon_model *mm, unsigned lo
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
 	maas_buf_addf(b, "{\"time\":\"%s.%06ldZ\",\"id\":\"%lu/%u\",\"model\":", when, ts.tv_nsec / 1000, request,
 		      (unsigned)index);
-	add_str(b, mm->name);
+	maas_buf_add_json_string(b, mm->name);
 	maas_buf_addstr(b, ",\"version\":");
-	add_str(b, mm->version);
+	maas_buf_add_json_string(b, mm->version);
 }
 
 static void write_line(struct maas_monitor *mon, struct maas_buf *b)
@@ -567,7 +560,7 @@ static void add_prediction(struct maas_buf *b, const struct mon_model *mm, const
 {
 	maas_buf_addstr(b, ",\"prediction\":");
 	if (mm->classification && p->label >= 0 && p->label < mm->nlabels)
-		add_str(b, mm->labels[p->label]);
+		maas_buf_add_json_string(b, mm->labels[p->label]);
 	else if (mm->classification)
 		maas_buf_addf(b, "%d", p->label);
 	else
@@ -598,7 +591,7 @@ static void note(struct maas_monitor *mon, struct mon_model *mm, unsigned long r
 	maas_buf_add(line, fields->data, fields->len);
 	if (target && !is_meta(mm->target)) {
 		maas_buf_addstr(line, ",");
-		add_str(line, mm->target);
+		maas_buf_add_json_string(line, mm->target);
 		maas_buf_addstr(line, ":");
 		add_json(line, target);
 	}
@@ -780,7 +773,7 @@ static void feedback_line(struct maas_monitor *mon, const struct mon_model *mm, 
 		maas_buf_add(&b, x->raw, x->rawlen);
 	if (!is_meta(mm->target)) {
 		maas_buf_addstr(&b, ",");
-		add_str(&b, mm->target);
+		maas_buf_add_json_string(&b, mm->target);
 		maas_buf_addstr(&b, ":");
 		add_json(&b, f->raw_label);
 	}

@@ -1,4 +1,5 @@
-/* test_core.c - errors, buffers, atomic files, sha256, rng. */
+/* test_core.c - errors, buffers, JSON strings, atomic files, sha256, rng. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -152,8 +153,54 @@ static void test_sort(void)
 	ok(signbit(z[0]) && signbit(z[1]) && !signbit(z[2]), "-0 sorts before +0");
 }
 
+/* maas_buf_add_json_string against jansson: what it writes always parses
+ * as one JSON string; valid UTF-8 comes back unchanged, invalid bytes as
+ * U+FFFD, one each. */
+static void test_json_string(void)
+{
+	static const char *const cases[][2] = {
+		{"", "\"\""},
+		{"setosa", "\"setosa\""},
+		{"a\"b\\c", "\"a\\\"b\\\\c\""},
+		{"tab\tnl\ncr\r\x01", "\"tab\\tnl\\ncr\\r\\u0001\""},
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8c\xb8", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8c\xb8\""},
+		{"bad \xff \xc3 \xed\xa0\x80 \xc0\xaf", "\"bad \\ufffd \\ufffd \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\""},
+	};
+	struct maas_buf b;
+	struct maas_rng rng;
+	int parsed = 1, same = 1;
+
+	maas_buf_init(&b);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		b.len = 0;
+		maas_buf_add_json_string(&b, cases[i][0]);
+		is_str(b.data, cases[i][1], "JSON string %zu", i);
+	}
+	maas_rng_init(&rng, 11, 0);
+	for (int t = 0; t < 20000; t++) {
+		char s[16];
+		size_t n = maas_rng_below(&rng, sizeof s);
+		for (size_t k = 0; k < n; k++)
+			s[k] = (char)(1 + maas_rng_below(&rng, 255));
+		s[n] = 0;
+		b.len = 0;
+		maas_buf_add_json_string(&b, s);
+		json_t *j = json_loadb(b.data, b.len, JSON_DECODE_ANY, NULL);
+		parsed &= json_is_string(j);
+		json_t *ref = json_string(s); /* NULL for invalid UTF-8 */
+		if (ref && j)
+			same &= !strcmp(json_string_value(j), s);
+		json_decref(ref);
+		json_decref(j);
+	}
+	ok(parsed, "random bytes always give a string jansson parses");
+	ok(same, "valid UTF-8 comes back unchanged");
+	maas_buf_release(&b);
+}
+
 int main(void)
 {
+	test_json_string();
 	test_sort();
 	test_errors();
 	test_sha256();
