@@ -43,7 +43,7 @@ static double drain_seconds = DRAIN_SECONDS;
 
 static const struct maas_option options[] = {
 	{"port", 'p', "PORT", "listen on 127.0.0.1:PORT; 0 picks a free port (default: 8080)", NULL, OPT_PORT},
-	{"listen", 'l', "ADDR:PORT", "listen on this address and port, e.g. 0.0.0.0:8080 or [::1]:8080", NULL, OPT_LISTEN},
+	{"listen", 'l', "ADDR:PORT|unix:PATH", "listen on this address and port, e.g. 0.0.0.0:8080 or [::1]:8080, or on a Unix socket", NULL, OPT_LISTEN},
 	{"threads", 0, "N", "worker threads (default: the number of cores); with --stdin, BLAS threads", NULL, OPT_THREADS},
 	{"max-body", 0, "BYTES", "refuse request bodies larger than BYTES with 413 (default: 16777216)", NULL, OPT_MAX_BODY},
 	{"max-rows", 0, "N", "refuse requests of more than N rows with 413 (default: no limit)", NULL, OPT_MAX_ROWS},
@@ -383,7 +383,8 @@ int main(int argc, char **argv)
 		return usage_error("%s", "--stdin takes its one BUNDLE as its argument; drop the other operands");
 	if (!c.stdin_bundle && optind == argc)
 		return usage_error("%s", "no model: give one or more BUNDLE operands, or --stdin BUNDLE");
-	if (!c.stdin_bundle && !c.keys && !c.insecure && maas_auth_is_loopback(c.http.addr) == 0)
+	/* a Unix socket is as local as loopback: its file's permissions say who connects */
+	if (!c.stdin_bundle && !c.keys && !c.insecure && !c.http.unix_path && maas_auth_is_loopback(c.http.addr) == 0)
 		return usage_error("refusing to serve on '%s' without --keys: give --keys FILE, or --insecure to allow anyone "
 				   "who can reach the address", c.http.addr);
 	if (c.keys && maas_auth_load(&auth, c.keys, &e))

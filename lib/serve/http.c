@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +51,9 @@ struct maas_http {
 	pthread_mutex_t log_lock;
 	int port;
 	char url[128];
+	char *unix_path;          /* the Unix socket made, removed by maas_http_stop, or NULL */
+	dev_t unix_dev;           /* ... and its file, not to remove another's */
+	ino_t unix_ino;
 };
 
 /* One request's state, kept in libmicrohttpd's con_cls. */
@@ -115,14 +120,31 @@ void maas_http_opts_init(struct maas_http_opts *o)
 	o->batch_delay_us = MAAS_BATCHER_DELAY_US;
 }
 
+/* the longest path a Unix socket address holds, without its NUL */
+#define UNIX_PATH_MAX (sizeof ((struct sockaddr_un *)0)->sun_path - 1)
+
 int maas_http_parse_listen(struct maas_http_opts *o, const char *s, char **copy, struct maas_err *e)
 {
 	const char *colon = strrchr(s, ':');
 	char *end, *a;
 	long port;
 
+	if (!strncmp(s, "unix:", 5)) {
+		size_t n = strlen(s + 5);
+		if (!n)
+			return maas_err_set(e, MAAS_EUSAGE, "bad listen address '%s': write unix:PATH", s);
+		if (n > UNIX_PATH_MAX)
+			return maas_err_set(e, MAAS_EUSAGE,
+					    "bad listen address '%s': the socket path is %zu bytes, a Unix socket's is at most %zu",
+					    s, n, UNIX_PATH_MAX);
+		*copy = xstrdup(s + 5);
+		o->unix_path = *copy;
+		o->addr = NULL;
+		o->port = 0;
+		return 0;
+	}
 	if (!colon)
-		return maas_err_set(e, MAAS_EUSAGE, "bad listen address '%s': write ADDR:PORT", s);
+		return maas_err_set(e, MAAS_EUSAGE, "bad listen address '%s': write ADDR:PORT or unix:PATH", s);
 	port = strtol(colon + 1, &end, 10);
 	if (end == colon + 1 || *end || port < 0 || port > 65535)
 		return maas_err_set(e, MAAS_EUSAGE, "bad listen address '%s': the port is a number from 0 to 65535", s);
@@ -139,6 +161,7 @@ int maas_http_parse_listen(struct maas_http_opts *o, const char *s, char **copy,
 	*copy = a;
 	o->addr = *a ? a : "127.0.0.1";
 	o->port = (int)port;
+	o->unix_path = NULL;
 	return 0;
 }
 
@@ -1158,16 +1181,104 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- start and stop ---- */
 
+/* Whether a server accepts on the Unix socket at un: 1 yes, 0 no (a
+ * socket file left by a server that died), -1 with errno when it cannot
+ * be told.  A full backlog (EAGAIN) is a live server. */
+static int unix_socket_live(const struct sockaddr_un *un)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), rc, err;
+
+	if (fd < 0)
+		return -1;
+	rc = connect(fd, (const struct sockaddr *)un, sizeof *un);
+	err = errno;
+	close(fd);
+	if (!rc || err == EAGAIN || err == EINPROGRESS)
+		return 1;
+	if (err == ECONNREFUSED || err == ENOENT)
+		return 0;
+	errno = err;
+	return -1;
+}
+
+/* Binds h->unix_path and listens on it, non-blocking as libmicrohttpd's
+ * epoll threads want; a stale socket file there is replaced, nothing
+ * else.  Returns the socket, or -1 with e set. */
+static int listen_unix(struct maas_http *h, struct maas_err *e)
+{
+	const char *path = h->unix_path;
+	struct sockaddr_un un;
+	struct stat st;
+	int fd, err;
+
+	memset(&un, 0, sizeof un);
+	un.sun_family = AF_UNIX;
+	if (strlen(path) > UNIX_PATH_MAX)
+		return maas_err_set(e, MAAS_EUSAGE, "bad listen address 'unix:%s': the socket path is longer than %zu bytes",
+				    path, UNIX_PATH_MAX);
+	memcpy(un.sun_path, path, strlen(path) + 1);
+	if (!lstat(path, &st)) {
+		int live;
+		if (!S_ISSOCK(st.st_mode))
+			return maas_err_set(e, MAAS_ECANTCREAT,
+					    "cannot listen on 'unix:%s': the file exists and is not a socket; "
+					    "remove it or choose another path", path);
+		if ((live = unix_socket_live(&un)) > 0)
+			return maas_err_set(e, MAAS_EOS, "cannot listen on 'unix:%s': another server is listening on it",
+					    path);
+		if (live < 0)
+			return maas_err_sys(e, MAAS_EOS, "cannot listen on 'unix:%s': cannot tell whether a server uses it",
+					    path);
+		if (unlink(path) && errno != ENOENT) /* stale: the server that made it is gone */
+			return maas_err_sys(e, MAAS_EOS, "cannot replace the stale socket 'unix:%s'", path);
+	} else if (errno != ENOENT) {
+		return maas_err_sys(e, MAAS_EOS, "cannot listen on 'unix:%s'", path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return maas_err_sys(e, MAAS_EOS, "cannot listen on 'unix:%s'", path);
+	if (bind(fd, (struct sockaddr *)&un, sizeof un)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return maas_err_sys(e, MAAS_EOS, "cannot listen on 'unix:%s'", path);
+	}
+	if (listen(fd, SOMAXCONN) || fstat(fd, &st) || lstat(path, &st)) {
+		err = errno;
+		close(fd);
+		unlink(path);
+		errno = err;
+		return maas_err_sys(e, MAAS_EOS, "cannot listen on 'unix:%s'", path);
+	}
+	h->unix_dev = st.st_dev;
+	h->unix_ino = st.st_ino;
+	return fd;
+}
+
+/* Removes the socket file listen_unix made, unless another took its path. */
+static void unlink_unix(struct maas_http *h)
+{
+	struct stat st;
+
+	if (!h->unix_path)
+		return;
+	if (!lstat(h->unix_path, &st) && S_ISSOCK(st.st_mode) && st.st_dev == h->unix_dev && st.st_ino == h->unix_ino)
+		unlink(h->unix_path);
+	free(h->unix_path);
+	h->unix_path = NULL;
+}
 
 int maas_http_start(struct maas_http **out, struct maas_served *const *models, size_t n,
 		    const struct maas_http_opts *o, struct maas_err *e)
 {
 	struct maas_http *h = xcalloc(1, sizeof *h);
 	struct sockaddr_storage ss;
-	socklen_t sl;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+	/* where to listen: an address for libmicrohttpd to bind, or our Unix socket */
+	struct MHD_OptionItem where[] = {{MHD_OPTION_SOCK_ADDR, 0, &ss}, {MHD_OPTION_END, 0, NULL}};
 	const union MHD_DaemonInfo *info;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int fd = -1;
 
 	h->o = *o;
 	if (!h->o.addr)
@@ -1179,22 +1290,29 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 	if (h->o.threads <= 0)
 		h->o.threads = cores > 0 ? (int)cores : 1;
 	memset(&ss, 0, sizeof ss);
-	if (inet_pton(AF_INET, h->o.addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+	if (h->o.unix_path) {
+		h->unix_path = xstrdup(h->o.unix_path);
+		if ((fd = listen_unix(h, e)) < 0) {
+			free(h->unix_path);
+			free(h);
+			return -1;
+		}
+		where[0].option = MHD_OPTION_LISTEN_SOCKET;
+		where[0].value = fd;
+		where[0].ptr_value = NULL;
+	} else if (inet_pton(AF_INET, h->o.addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 		a->sin_family = AF_INET;
 		a->sin_port = htons((uint16_t)h->o.port);
-		sl = sizeof *a;
 	} else if (inet_pton(AF_INET6, h->o.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 		a->sin6_family = AF_INET6;
 		a->sin6_port = htons((uint16_t)h->o.port);
-		sl = sizeof *a;
 		flags |= MHD_USE_IPv6;
 	} else {
 		free(h);
 		return maas_err_set(e, MAAS_EUSAGE, "bad listen address '%s': not an IPv4 or IPv6 address", o->addr);
 	}
-	(void)sl;
 
 	maas_serve_metrics_init(&h->metrics);
 	pthread_mutex_init(&h->log_lock, NULL);
@@ -1211,7 +1329,7 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 
 	errno = 0;
 	h->d = MHD_start_daemon(flags, (uint16_t)h->o.port, NULL, NULL, on_request, h,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_OPTION_ARRAY, where,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->o.threads,
 				MHD_OPTION_CONNECTION_TIMEOUT, h->o.idle_timeout ? h->o.idle_timeout : DEFAULT_IDLE_TIMEOUT,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
@@ -1223,16 +1341,28 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 		maas_registry_release(&h->reg);
 		maas_serve_metrics_release(&h->metrics);
 		pthread_mutex_destroy(&h->log_lock);
+		if (fd >= 0) {
+			close(fd);
+			maas_err_set(e, MAAS_EOS, "cannot listen on 'unix:%s': the HTTP server did not start", h->unix_path);
+			unlink_unix(h);
+			free(h);
+			return -1;
+		}
 		free(h);
 		errno = err ? err : EADDRINUSE;
 		return maas_err_sys(e, MAAS_EOS, "cannot listen on '%s:%d'", o->addr ? o->addr : "127.0.0.1", o->port);
 	}
-	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	h->port = info ? info->port : h->o.port;
-	if (strchr(h->o.addr, ':'))
-		snprintf(h->url, sizeof h->url, "http://[%s]:%d", h->o.addr, h->port);
-	else
-		snprintf(h->url, sizeof h->url, "http://%s:%d", h->o.addr, h->port);
+	if (h->unix_path) {
+		h->port = 0;
+		snprintf(h->url, sizeof h->url, "unix:%s", h->unix_path);
+	} else {
+		info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+		h->port = info ? info->port : h->o.port;
+		if (strchr(h->o.addr, ':'))
+			snprintf(h->url, sizeof h->url, "http://[%s]:%d", h->o.addr, h->port);
+		else
+			snprintf(h->url, sizeof h->url, "http://%s:%d", h->o.addr, h->port);
+	}
 	*out = h;
 	return 0;
 }
@@ -1263,6 +1393,7 @@ long maas_http_stop(struct maas_http *h, double drain_seconds)
 
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	unlink_unix(h); /* the path is free for a new server while this one drains */
 	while ((left = maas_serve_metrics_in_flight(&h->metrics, 0)) > 0 && maas_now() < deadline)
 		usleep(5000);
 	/* libmicrohttpd must not stop with a suspended connection; the

@@ -2,7 +2,7 @@
  * http.h - maas-serve's HTTP server: the Open Inference Protocol v2 (the
  * KServe/Triton REST protocol), the records API, and Prometheus metrics,
  * on libmicrohttpd (one internal polling thread with epoll and a pool of
- * worker threads, keep-alive).
+ * worker threads, keep-alive), over TCP or a Unix socket.
  *
  * Endpoints (maas-serve(1) documents them with their bodies):
  *   GET  /v2/health/live, /v2/health/ready, /v2
@@ -49,6 +49,7 @@ struct maas_monitor;
 struct maas_http_opts {
 	const char *addr;      /* IPv4 or IPv6 address to bind (default "127.0.0.1") */
 	int port;              /* 0: a free port */
+	const char *unix_path; /* listen on this Unix socket instead of addr and port, or NULL */
 	int threads;           /* worker threads (0: the number of cores) */
 	size_t max_body;       /* bytes per request body (0: 16 MiB) */
 	size_t max_rows;       /* rows per request (0: no limit) */
@@ -65,21 +66,29 @@ struct maas_http_opts {
 
 void maas_http_opts_init(struct maas_http_opts *o);
 
-/* Parses "ADDR:PORT", "[ADDR]:PORT" or ":PORT" into o (addr points into a
- * copy owned by the caller through *copy, freed with free()). */
+/* Parses "ADDR:PORT", "[ADDR]:PORT", ":PORT" or "unix:PATH" into o (addr,
+ * or unix_path, points into a copy owned by the caller through *copy,
+ * freed with free(); the other is reset).  A PATH too long for a Unix
+ * socket address is a usage error. */
 int maas_http_parse_listen(struct maas_http_opts *o, const char *s, char **copy, struct maas_err *e);
 
 struct maas_http;
 
 /* Starts serving models[0..n-1] (taken over) and returns once the socket
  * listens.  Load times are recorded in the metrics.  Fails with
- * MAAS_EOS when the address cannot be bound. */
+ * MAAS_EOS when the address cannot be bound.
+ * A Unix socket is created with the process's umask; a socket file left
+ * at the path by a server that died (nothing accepts on it) is replaced,
+ * while a live socket (MAAS_EOS) or a file that is not a socket
+ * (MAAS_ECANTCREAT) is refused and left alone.  maas_http_stop removes
+ * the socket file it created. */
 int maas_http_start(struct maas_http **out, struct maas_served *const *models, size_t n,
 		    const struct maas_http_opts *o, struct maas_err *e);
 struct maas_registry;
 /* The models being served, for reloads (registry.h). */
 struct maas_registry *maas_http_registry(struct maas_http *h);
-/* The bound port (useful with port 0) and the URL "http://ADDR:PORT". */
+/* The bound port (useful with port 0; 0 on a Unix socket) and the
+ * address to print: the URL "http://ADDR:PORT", or "unix:PATH". */
 int maas_http_port(const struct maas_http *h);
 const char *maas_http_url(const struct maas_http *h);
 /* Turns not ready, stops accepting connections, waits up to drain_seconds for requests in

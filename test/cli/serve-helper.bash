@@ -1,7 +1,9 @@
 # test/cli/serve-helper.bash - running maas-serve in the bats suites.
 #
-# start_server ARGS...   maas-serve --port 0 ARGS in the background; sets URL
-#                        and SERVER_PID (waits at most 10 s for the address)
+# start_server ARGS...   maas-serve --port 0 ARGS in the background (without
+#                        --port 0 when ARGS has --listen); sets URL (what
+#                        follows "listening on") and SERVER_PID (waits at
+#                        most 10 s for the address)
 # stop_server [SIG|none] signals it (default TERM), waits at most 10 s, then
 #                        kills; sets SERVER_STATUS
 # req ARGS...            curl with a 10 s limit: the status in $code, the
@@ -9,7 +11,11 @@
 # Each suite's teardown calls stop_server, so no server outlives its test.
 
 start_server() {
-	"$MAAS_BIN/maas-serve" --port 0 "$@" > addr 2> serve.err 3>&- &
+	local a port=(--port 0)
+	for a; do
+		case $a in --listen | --listen=* | -l) port=() ;; esac
+	done
+	"$MAAS_BIN/maas-serve" "${port[@]}" "$@" > addr 2> serve.err 3>&- &
 	SERVER_PID=$!
 	for _ in $(seq 200); do
 		grep -q '^listening on ' addr 2>/dev/null && break

@@ -85,6 +85,29 @@ static void test_listen(void)
 	is_int(maas_http_parse_listen(&o, "1.2.3.4:65536", &copy, &e), -1, "port too large");
 	is_int(maas_http_parse_listen(&o, "[::1:80", &copy, &e), -1, "unbalanced bracket");
 	ok(copy == NULL, "nothing to free after an error");
+
+	/* Unix sockets: sun_path holds 108 bytes with the NUL */
+	char path[200];
+	is_int(maas_http_parse_listen(&o, "unix:/run/maas.sock", &copy, &e), 0, "unix:PATH");
+	is_str(o.unix_path, "/run/maas.sock", "the path");
+	ok(o.addr == NULL, "no address");
+	free(copy);
+	is_int(maas_http_parse_listen(&o, "127.0.0.1:80", &copy, &e), 0, "ADDR:PORT after unix:PATH");
+	ok(o.unix_path == NULL, "the path is reset");
+	free(copy);
+	copy = NULL;
+	memset(path, 0, sizeof path);
+	memcpy(path, "unix:", 5);
+	memset(path + 5, 'a', 107);
+	is_int(maas_http_parse_listen(&o, path, &copy, &e), 0, "a 107-byte path");
+	free(copy);
+	copy = NULL;
+	path[5 + 107] = 'a';
+	is_int(maas_http_parse_listen(&o, path, &copy, &e), -1, "a 108-byte path");
+	is_int(e.kind, MAAS_EUSAGE, "a usage error");
+	ok(strstr(e.msg, "is 108 bytes, a Unix socket's is at most 107") != NULL, "says why: %s", e.msg);
+	is_int(maas_http_parse_listen(&o, "unix:", &copy, &e), -1, "no path");
+	ok(copy == NULL, "nothing to free after an error");
 }
 
 int main(void)
