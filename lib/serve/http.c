@@ -1391,8 +1391,11 @@ long maas_http_stop(struct maas_http *h, double drain_seconds)
 	atomic_store(&h->draining, 1); /* not ready from now on */
 	fd = MHD_quiesce_daemon(h->d);
 
+	/* refuse new connections at once (they would wait in the backlog
+	 * through the drain); the descriptor itself is closed only after
+	 * MHD_stop_daemon, as libmicrohttpd's worker threads may still hold it */
 	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+		shutdown(fd, SHUT_RDWR);
 	unlink_unix(h); /* the path is free for a new server while this one drains */
 	while ((left = maas_serve_metrics_in_flight(&h->metrics, 0)) > 0 && maas_now() < deadline)
 		usleep(5000);
@@ -1401,6 +1404,8 @@ long maas_http_stop(struct maas_http *h, double drain_seconds)
 	while (atomic_load(&h->suspended) > 0)
 		usleep(1000);
 	MHD_stop_daemon(h->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
 	maas_batcher_release(&h->batcher);
 	maas_registry_release(&h->reg);
 	maas_serve_metrics_release(&h->metrics);
