@@ -1332,7 +1332,7 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 				MHD_OPTION_ARRAY, where,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->o.threads,
 				MHD_OPTION_CONNECTION_TIMEOUT, h->o.idle_timeout ? h->o.idle_timeout : DEFAULT_IDLE_TIMEOUT,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				MHD_OPTION_END);
 	if (!h->d) {
