@@ -145,6 +145,9 @@ static struct maas_batcher_job *take(struct maas_batcher *b, struct maas_batcher
 			l->tail = prev;
 		l->queued--;
 		l->queued_rows -= j->n;
+		if (b->metrics)
+			atomic_fetch_sub(&b->metrics->queued, 1);
+		j->queue_s = now - j->queued_at;
 		if (maas_deadline_passed(j->t0, j->deadline_ms)) {
 			j->late = 1;
 			j->next = *late;
@@ -155,7 +158,7 @@ static struct maas_batcher_job *take(struct maas_batcher *b, struct maas_batcher
 		*tail = j;
 		tail = &j->next;
 		*rows += j->n;
-		l->waits[(*k)++] = now - j->queued_at;
+		l->waits[(*k)++] = j->queue_s;
 	}
 	return batch;
 }
@@ -190,7 +193,11 @@ static void lead(struct maas_batcher *b, struct maas_batcher_lane *l, const stru
 		pthread_mutex_unlock(&l->lock);
 		if (batch) {
 			const struct maas_served *m = batch->m;
+			double t0 = maas_now(), took;
 			run(l, batch, rows);
+			took = maas_now() - t0;
+			for (struct maas_batcher_job *j = batch; j; j = j->next)
+				j->compute_s = took;
 			if (b->metrics) /* before waking: the jobs hold m alive */
 				maas_serve_metrics_batch(b->metrics, m->name, m->version, rows, l->waits, (size_t)k);
 		}
@@ -225,6 +232,7 @@ int maas_batcher_submit(struct maas_batcher *b, struct maas_batcher_job *j)
 	struct maas_batcher_lane *l = lane_of(b, j->m);
 
 	j->rc = j->late = 0;
+	j->queue_s = j->compute_s = 0;
 	j->next = NULL;
 	if (announced && announced != l)
 		maas_batcher_withdraw(b);
@@ -243,6 +251,8 @@ int maas_batcher_submit(struct maas_batcher *b, struct maas_batcher_job *j)
 	l->tail = j;
 	l->queued++;
 	l->queued_rows += j->n;
+	if (b->metrics)
+		atomic_fetch_add(&b->metrics->queued, 1);
 	if (announced == l) {
 		atomic_fetch_sub(&l->coming, 1);
 		announced = NULL;

@@ -47,7 +47,8 @@
  *
  * Metrics (serve/metrics.h), when metrics is not NULL: the rows of every
  * forward pass (maas_batch_rows) and each job's time in the queue
- * (maas_queue_seconds), labelled with the model's name and version.
+ * (maas_queue_seconds), labelled with the model's name and version, and
+ * the jobs queued now (maas_queue_depth).
  *
  * Threads: maas_batcher_submit may be called from any number of threads
  * at once; init and release from one thread while no job is queued.
@@ -87,6 +88,7 @@ struct maas_batcher_job {
 	int rc;                         /* 0, or -1 with e */
 	int late;                       /* not computed: the deadline had passed (rc is 0) */
 	struct maas_err e;
+	double queue_s, compute_s;      /* its wait in the queue, and its batch's forward pass */
 	/* the batcher's: */
 	double queued_at;
 	struct maas_batcher_job *next;

@@ -69,6 +69,7 @@ struct req {
 	char path[128];
 	struct slot *ref;        /* the model used, dropped when the request completes */
 	struct pending *pend;    /* rows queued in the batcher: the connection is suspended */
+	double queue_s, compute_s; /* for the access log */
 };
 
 /* What a handler answers. */
@@ -83,6 +84,7 @@ struct reply {
 	unsigned long id;        /* the request's id (X-Request-Id) */
 	struct MHD_Connection *conn;
 	struct pending *pending; /* set when the rows were queued: no answer yet */
+	double queue_s, compute_s; /* the batching queue and the forward pass, for the access log */
 };
 
 /*
@@ -110,6 +112,7 @@ struct pending {
 	float *probs;
 	int rc, late;
 	struct maas_err e;
+	double queue_s, compute_s;
 };
 
 void maas_http_opts_init(struct maas_http_opts *o)
@@ -465,11 +468,13 @@ static int compute(struct maas_http *h, struct pending *pd, struct reply *r)
 	}
 	if (h->o.batch_delay_us > 0)
 		maas_batcher_withdraw(&h->batcher);
+	double t0 = maas_now();
 	for (size_t i = 0; i < pd->n && !pd->rc; i += (size_t)h->o.max_batch) {
 		size_t k = pd->n - i < (size_t)h->o.max_batch ? pd->n - i : (size_t)h->o.max_batch;
 		pd->rc = maas_predict_tensor(m, pd->c, pd->x + i * row, (int)k, pd->p + i,
 					     pd->probs ? pd->probs + i * K : NULL, &pd->e);
 	}
+	pd->compute_s = maas_now() - t0;
 	return 0;
 }
 
@@ -480,7 +485,13 @@ static void finish(struct maas_http *h, struct pending *pd, struct reply *r)
 		pd->rc = pd->job.rc;
 		pd->late = pd->job.late;
 		pd->e = pd->job.e;
+		pd->queue_s = pd->job.queue_s;
+		pd->compute_s = pd->job.compute_s;
 	}
+	r->queue_s = pd->queue_s;
+	r->compute_s = pd->compute_s;
+	if (!pd->late && !pd->rc && pd->n)
+		maas_serve_metrics_compute(&h->metrics, pd->s->m.name, pd->s->m.version, pd->compute_s);
 	if (pd->late)
 		reply_error(r, 504, "the request waited more than its deadline of %g ms before compute", h->o.deadline_ms);
 	else if (pd->rc)
@@ -786,7 +797,9 @@ static void predict_records(struct maas_http *h, struct slot *s, const char *cty
 		}
 		free(rows);
 	} else if (n) {
+		double t0 = maas_now();
 		pd->rc = maas_predict_records(m, pd->c, inst, pd->p, pd->probs, &pd->e);
+		pd->compute_s = maas_now() - t0;
 	}
 	if (pd)
 		finish(h, pd, r);
@@ -1010,6 +1023,8 @@ static enum MHD_Result send_reply(struct maas_http *h, struct MHD_Connection *co
 	q->model = r->model;
 	q->version = r->version;
 	q->route = r->route ? r->route : "other";
+	q->queue_s = r->queue_s;
+	q->compute_s = r->compute_s;
 	q->answered = 1;
 	resp = MHD_create_response_from_buffer(r->body.len, r->body.data ? r->body.data : (void *)"",
 					       r->body.data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -1150,8 +1165,9 @@ static void access_log(struct maas_http *h, const struct req *q, double seconds)
 	maas_buf_add_json_string(&b, q->version ? q->version : "");
 	maas_buf_addstr(&b, ",\"key\":");
 	maas_buf_add_json_string(&b, q->key_id ? q->key_id : "");
-	maas_buf_addf(&b, ",\"route\":\"%s\",\"status\":%d,\"bytes\":%zu,\"total_us\":%lld}\n", q->route, q->status,
-		      q->bytes, (long long)(seconds * 1e6));
+	maas_buf_addf(&b, ",\"route\":\"%s\",\"status\":%d,\"bytes\":%zu,\"queue_us\":%lld,\"compute_us\":%lld,"
+		      "\"total_us\":%lld}\n", q->route, q->status, q->bytes, (long long)(q->queue_s * 1e6),
+		      (long long)(q->compute_s * 1e6), (long long)(seconds * 1e6));
 	pthread_mutex_lock(&h->log_lock);
 	fwrite(b.data, 1, b.len, h->o.access_log);
 	fflush(h->o.access_log);

@@ -35,6 +35,7 @@ void maas_serve_metrics_init(struct maas_serve_metrics *m)
 	memset(m, 0, sizeof *m);
 	pthread_mutex_init(&m->lock, NULL);
 	atomic_init(&m->in_flight, 0);
+	atomic_init(&m->queued, 0);
 }
 
 static void series_free(struct maas_serve_series *s, size_t n)
@@ -136,6 +137,14 @@ void maas_serve_metrics_batch(struct maas_serve_metrics *m, const char *model, c
 	struct maas_serve_series *q = find(&m->batches, &m->nbatches, &m->batchcap, model, version, "queue", 0);
 	for (size_t i = 0; i < njobs; i++)
 		observe_in(q, waits[i], maas_serve_metrics_buckets);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void maas_serve_metrics_compute(struct maas_serve_metrics *m, const char *model, const char *version, double seconds)
+{
+	pthread_mutex_lock(&m->lock);
+	observe_in(find(&m->batches, &m->nbatches, &m->batchcap, model, version, "compute", 0), seconds,
+		   maas_serve_metrics_buckets);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -330,8 +339,12 @@ void maas_serve_metrics_render(struct maas_serve_metrics *m, struct maas_buf *b)
 		       "Rows per forward pass of dynamic batching.");
 	render_batches(m, b, "maas_queue_seconds", "queue", maas_serve_metrics_buckets,
 		       "Time a request waited in the batching queue, in seconds.");
+	render_batches(m, b, "maas_compute_seconds", "compute", maas_serve_metrics_buckets,
+		       "Time of the forward pass that computed a request's rows, in seconds.");
 	pthread_mutex_unlock(&m->lock);
 
+	header(b, "maas_queue_depth", "gauge", "Requests waiting in the batching queue now.");
+	maas_buf_addf(b, "maas_queue_depth %ld\n", (long)atomic_load(&m->queued));
 	header(b, "maas_in_flight_requests", "gauge", "Requests being processed now.");
 	maas_buf_addf(b, "maas_in_flight_requests %ld\n", (long)atomic_load(&m->in_flight));
 	render_process(b);

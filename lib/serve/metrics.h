@@ -14,6 +14,10 @@
  *                                   forward pass of dynamic batching
  *   maas_queue_seconds{model,version}                   histogram: a request's
  *                                   wait in the batching queue
+ *   maas_compute_seconds{model,version}                 histogram: the forward
+ *                                   pass that computed a request's rows
+ *   maas_queue_depth                                    gauge: requests waiting
+ *                                   in the batching queue now
  *   process_cpu_seconds_total, process_resident_memory_bytes,
  *   process_start_time_seconds, process_open_fds,
  *   process_max_fds                                     from /proc/self
@@ -50,6 +54,7 @@ struct maas_serve_metrics {
 	struct maas_serve_series *batches; /* dynamic batching, by model/version and route "rows" or "queue" */
 	size_t nbatches, batchcap;
 	atomic_long in_flight;
+	atomic_long queued;               /* in the batching queue now (serve/batcher.h keeps it) */
 	unsigned long long rejected[MAAS_SERVE_METRICS_NREJECT]; /* by maas_serve_metrics_reject_codes */
 };
 
@@ -67,6 +72,9 @@ void maas_serve_metrics_model_load_result(struct maas_serve_metrics *m, const ch
 					  double seconds);
 /* Adds delta to the in-flight gauge; returns the new value. */
 long maas_serve_metrics_in_flight(struct maas_serve_metrics *m, long delta);
+/* One request's forward pass took seconds (for a batched request, the
+ * pass that computed its rows with others'). */
+void maas_serve_metrics_compute(struct maas_serve_metrics *m, const char *model, const char *version, double seconds);
 
 /* One forward pass of dynamic batching: its rows, and the queue time of
  * each of its njobs requests (waits[njobs]). */

@@ -179,6 +179,9 @@ for g, w in zip(got, want):
 	grep -qx 'maas_model_loads_total{model="iris",version="1",result="ok"} 1' body
 	grep -q '^maas_model_load_seconds{model="iris",version="1"} [0-9.e-]*$' body
 	grep -qx 'maas_in_flight_requests 1' body   # this very request
+	grep -qx 'maas_compute_seconds_count{model="iris",version="1"} 1' body
+	grep -qx 'maas_queue_seconds_count{model="iris",version="1"} 1' body
+	grep -qx 'maas_queue_depth 0' body
 	for m in process_cpu_seconds_total process_resident_memory_bytes process_start_time_seconds process_open_fds; do
 		grep -q "^$m [0-9.e+]*$" body || { echo "no $m"; false; }
 	done
@@ -201,6 +204,8 @@ assert len(lines) == 2, lines
 a, b = lines
 assert a["model"] == "iris" and a["version"] == "1" and a["route"] == "infer" and a["status"] == 200, a
 assert a["bytes"] > 0 and a["total_us"] >= 0 and a["id"] == 1 and a["time"].endswith("Z"), a
+assert 0 <= a["queue_us"] <= a["total_us"] and 0 <= a["compute_us"] <= a["total_us"], a
+assert b["queue_us"] == 0 and b["compute_us"] == 0, b
 assert b["status"] == 404 and b["model"] == "" and b["path"] == "/v2/models/nope", b'
 }
 
