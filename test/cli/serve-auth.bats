@@ -10,18 +10,11 @@ load helper
 load serve-helper
 
 setup_file() {
-	[ -r "$VEGA/iris.json" ] || return 0
-	cd "$BATS_FILE_TMPDIR" || return 1
-	"$MAAS_BIN/maas-prep" -q -t species -o iris.safetensors "$VEGA/iris.json"
-	"$MAAS_BIN/maas-train" -q -e 3 -o iris.maas iris.safetensors
+	serve_bundles iris
 }
 
 setup() {
-	need_vega
-	SCRATCH=$(mktemp -d "${BATS_TMPDIR:-/tmp}/maas-test.XXXXXX")
-	cd "$SCRATCH" || return 1
-	IRIS=$BATS_FILE_TMPDIR/iris.maas
-	SERVER_PID=
+	serve_setup
 	# keys: app (predict, no limit), ops (admin), slow (predict, 1 per 100 s, burst 2)
 	{
 		echo "# test keys"
@@ -33,8 +26,7 @@ setup() {
 }
 
 teardown() {
-	stop_server
-	cd / && rm -rf "$SCRATCH"
+	serve_teardown
 }
 
 infer() {

@@ -12,10 +12,8 @@ load helper
 load serve-helper
 
 setup_file() {
-	[ -r "$VEGA/iris.json" ] || return 0
+	serve_bundles iris
 	cd "$BATS_FILE_TMPDIR" || return 1
-	"$MAAS_BIN/maas-prep" -q -t species -o iris.safetensors "$VEGA/iris.json"
-	"$MAAS_BIN/maas-train" -q -e 5 -o iris.maas iris.safetensors
 	# 48 bodies of 1 row and 48 of 1000 rows (a parameters member sends
 	# those through jansson: they take long enough to parse that concurrent
 	# ones meet in the queue)
@@ -41,17 +39,12 @@ EOF
 }
 
 setup() {
-	need_vega
-	SCRATCH=$(mktemp -d "${BATS_TMPDIR:-/tmp}/maas-test.XXXXXX")
-	cd "$SCRATCH" || return 1
-	IRIS=$BATS_FILE_TMPDIR/iris.maas
+	serve_setup
 	B=$BATS_FILE_TMPDIR
-	SERVER_PID=
 }
 
 teardown() {
-	stop_server
-	cd / && rm -rf "$SCRATCH"
+	serve_teardown
 }
 
 # infer N [big]: POST body N (or big N), the answer in out.N

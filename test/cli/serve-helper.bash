@@ -8,7 +8,14 @@
 #                        kills; sets SERVER_STATUS
 # req ARGS...            curl with a 10 s limit: the status in $code, the
 #                        body in the file body, the headers in headers
-# Each suite's teardown calls stop_server, so no server outlives its test.
+# serve_bundles NAME...  (setup_file) trains example bundles once per file
+#                        into $BATS_FILE_TMPDIR: iris (species, 5 epochs),
+#                        cars (Miles_per_Gallon, 3 epochs); nothing without
+#                        the Vega data (each test's need_vega skips then)
+# serve_setup            (setup) a scratch directory to work in; IRIS and CARS
+#                        name the bundles; no server yet
+# serve_teardown         (teardown) stops the server and removes the scratch,
+#                        so no server outlives its test
 
 start_server() {
 	local a port=(--port 0)
@@ -41,4 +48,36 @@ stop_server() {
 
 req() {
 	code=$(curl -s -m 10 -D headers -o body -w '%{http_code}' "$@")
+}
+
+serve_bundles() {
+	[ -r "$VEGA/iris.json" ] || return 0
+	local b
+	for b; do
+		case $b in
+		iris)
+			"$MAAS_BIN/maas-prep" -q -t species -o "$BATS_FILE_TMPDIR/iris.safetensors" "$VEGA/iris.json"
+			"$MAAS_BIN/maas-train" -q -e 5 -o "$BATS_FILE_TMPDIR/iris.maas" "$BATS_FILE_TMPDIR/iris.safetensors"
+			;;
+		cars)
+			"$MAAS_BIN/maas-prep" -q -t Miles_per_Gallon -o "$BATS_FILE_TMPDIR/cars.safetensors" "$VEGA/cars.json"
+			"$MAAS_BIN/maas-train" -q -e 3 -o "$BATS_FILE_TMPDIR/cars.maas" "$BATS_FILE_TMPDIR/cars.safetensors"
+			;;
+		*) echo "serve_bundles: no bundle '$b'" >&2; return 1 ;;
+		esac
+	done
+}
+
+serve_setup() {
+	need_vega
+	SCRATCH=$(mktemp -d "${BATS_TMPDIR:-/tmp}/maas-test.XXXXXX")
+	cd "$SCRATCH" || return 1
+	IRIS=$BATS_FILE_TMPDIR/iris.maas
+	CARS=$BATS_FILE_TMPDIR/cars.maas
+	SERVER_PID=
+}
+
+serve_teardown() {
+	stop_server
+	cd / && rm -rf "$SCRATCH"
 }

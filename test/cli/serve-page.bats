@@ -11,26 +11,15 @@ load helper
 load serve-helper
 
 setup_file() {
-	[ -r "$VEGA/iris.json" ] || return 0
-	cd "$BATS_FILE_TMPDIR" || return 1
-	"$MAAS_BIN/maas-prep" -q -t species -o iris.safetensors "$VEGA/iris.json"
-	"$MAAS_BIN/maas-train" -q -e 3 -o iris.maas iris.safetensors
-	"$MAAS_BIN/maas-prep" -q -t Miles_per_Gallon -o cars.safetensors "$VEGA/cars.json"
-	"$MAAS_BIN/maas-train" -q -e 3 -o cars.maas cars.safetensors
+	serve_bundles iris cars
 }
 
 setup() {
-	need_vega
-	SCRATCH=$(mktemp -d "${BATS_TMPDIR:-/tmp}/maas-test.XXXXXX")
-	cd "$SCRATCH" || return 1
-	IRIS=$BATS_FILE_TMPDIR/iris.maas
-	CARS=$BATS_FILE_TMPDIR/cars.maas
-	SERVER_PID=
+	serve_setup
 }
 
 teardown() {
-	stop_server
-	cd / && rm -rf "$SCRATCH"
+	serve_teardown
 }
 
 # dom URL: headless Chromium's DOM of the page after its scripts ran

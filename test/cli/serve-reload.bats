@@ -20,20 +20,16 @@ setup_file() {
 }
 
 setup() {
-	need_vega
-	SCRATCH=$(mktemp -d "${BATS_TMPDIR:-/tmp}/maas-test.XXXXXX")
-	cd "$SCRATCH" || return 1
+	serve_setup
 	V1=$BATS_FILE_TMPDIR/v1.maas
 	V2=$BATS_FILE_TMPDIR/v2.maas
-	SERVER_PID=
 	# the served path is a symbolic link, switched atomically between versions
 	ln -s "$V1" cur.maas
 	"$PY" -c 'import json; print(json.dumps({"instances": [json.loads(open("'"$V1"'/examples.jsonl").readline())["input"]]}))' > rec.json
 }
 
 teardown() {
-	stop_server
-	cd / && rm -rf "$SCRATCH"
+	serve_teardown
 }
 
 # switch DIR: points cur.maas at DIR atomically
