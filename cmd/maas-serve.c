@@ -20,6 +20,7 @@
 #include "nn/blas.h"
 #include "serve/auth.h"
 #include "serve/batch.h"
+#include "serve/batcher.h"
 #include "serve/http.h"
 #include "serve/monitor.h"
 #include "serve/predict.h"
@@ -34,7 +35,7 @@ enum {
 enum { OPT_KEYS = 100, OPT_INSECURE, OPT_DEADLINE, OPT_HASH_KEY };
 
 enum { OPT_DRAIN_SECONDS = 200, OPT_IDLE_TIMEOUT };
-enum { OPT_MAX_BATCH_ROWS = 300, OPT_BATCH_DELAY };
+enum { OPT_MAX_BATCH_ROWS = 300, OPT_BATCH_DELAY, OPT_BATCH_MIN_GAIN };
 /* the prediction log (serve/monitor.h) */
 enum { OPT_LOG_PREDICTIONS = 400, OPT_LOG_SAMPLE };
 static const char *log_predictions;
@@ -60,6 +61,7 @@ static const struct maas_option options[] = {
 	{"batch-size", 'b', "N", "rows per forward pass (default: 64; 256 with --stdin)", NULL, OPT_BATCH_SIZE},
 	{"max-batch-rows", 0, "N", "dynamic batching: coalesce concurrent requests into passes of up to N rows (default: 64)", NULL, OPT_MAX_BATCH_ROWS},
 	{"batch-delay", 0, "MICROSECONDS", "dynamic batching: wait up to this long for more requests; 0 turns batching off (default: 500)", NULL, OPT_BATCH_DELAY},
+	{"batch-min-gain", 0, "MICROSECONDS", "dynamic batching: batch only models whose rows save this much compute in a batch, as measured at load; 0 batches every model (default: 20)", NULL, OPT_BATCH_MIN_GAIN},
 	{"log-predictions", 0, "FILE", "append the inputs and predictions, and feedback, as JSON lines to FILE", "file", OPT_LOG_PREDICTIONS},
 	{"log-sample", 0, "FRACTION", "log this fraction of the predictions, from 0 to 1 (default: 1)", NULL, OPT_LOG_SAMPLE},
 	{"quiet", 'q', NULL, "print nothing but errors", NULL, OPT_QUIET},
@@ -187,6 +189,11 @@ static int apply_option(void *ctx, int id, const char *arg)
 			return usage_error("bad --batch-delay '%s': microseconds from 0 to 1000000", arg);
 		c->http.batch_delay_us = (long)v;
 		break;
+	case OPT_BATCH_MIN_GAIN:
+		if (parse_num(arg, 0, 1000000, &v))
+			return usage_error("bad --batch-min-gain '%s': microseconds from 0 to 1000000", arg);
+		c->http.batch_min_gain_us = (double)v;
+		break;
 	case OPT_LOG_PREDICTIONS: log_predictions = arg; break;
 	case OPT_LOG_SAMPLE: {
 		char *end;
@@ -312,6 +319,17 @@ static int server_mode(struct cli *c, char **bundles, int n)
 	printf("listening on %s\n", maas_http_url(h));
 	fflush(stdout);
 	maas_info("serving %d model%s on %s", n, n == 1 ? "" : "s", maas_http_url(h));
+	if (c->http.batch_delay_us > 0) {
+		const struct maas_registry *reg = maas_http_registry(h);
+		for (size_t i = 0; i < reg->n; i++) {
+			const struct maas_reg_entry *en = reg->rows[i].cur;
+			double us = en->batch_gain_s * 1e6;
+			maas_verbose("batching '%s' version %s: %s (a row saves %.1f us of compute in a pass of %d, "
+				     "--batch-min-gain %g)", en->m.name, en->m.version,
+				     us >= c->http.batch_min_gain_us ? "on" : "off", us, MAAS_BATCHER_PROBE,
+				     c->http.batch_min_gain_us);
+		}
+	}
 
 	/* SIGHUP reloads every model; the others stop */
 	while (!sigwait(&set, &sig) && sig == SIGHUP) {

@@ -441,43 +441,6 @@ CLONES static void lstm_bwd_step(float *dg, float *dc, float *db_ih, float *db_h
 
 /* ---- products ---------------------------------------------------------- */
 
-/*
- * maas_sgemm, cut in pieces.  OpenBLAS 0.3.21 has fast kernels for small
- * products (no packing) but takes them only up to M*N*K = 10^6; just
- * above, the regular path is 13-15% slower than doing the same product
- * as two to eight small ones (measured here: the LSTM's 64x256x64 step
- * product 21.5 us whole, 18.6 us in halves; the GRU's with H=128 64 us
- * whole, 55 us in quarters).  So a product up to 4*10^6 is cut along the
- * larger of M and N into pieces of at most 10^6 (in five pieces, the
- * LSTM's with H=128, it was slower).  A candidate for maas_sgemm itself.
- */
-#define SMALL_MNK 1000000.0
-
-static void mm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-	       const float *Bm, int ldb, float beta, float *Cm, int ldc)
-{
-	double mnk = (double)M * N * K;
-	int p = mnk > SMALL_MNK && mnk <= 4 * SMALL_MNK ? (int)ceil(mnk / SMALL_MNK) : 1;
-	if (p == 1 || (M < p && N < p)) {
-		maas_sgemm(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
-		return;
-	}
-	if (N >= M) {           /* columns of op(B) and C */
-		for (int i = 0; i < p; i++) {
-			int n0 = (int)((long)N * i / p), n1 = (int)((long)N * (i + 1) / p);
-			const float *Bi = tb ? Bm + (size_t)n0 * ldb : Bm + n0;
-			maas_sgemm(ta, tb, M, n1 - n0, K, alpha, A, lda, Bi, ldb, beta, Cm + n0, ldc);
-		}
-	} else {                /* rows of op(A) and C */
-		for (int i = 0; i < p; i++) {
-			int m0 = (int)((long)M * i / p), m1 = (int)((long)M * (i + 1) / p);
-			const float *Ai = ta ? A + m0 : A + (size_t)m0 * lda;
-			maas_sgemm(ta, tb, m1 - m0, N, K, alpha, Ai, lda, Bm, ldb, beta,
-				   Cm + (size_t)m0 * ldc, ldc);
-		}
-	}
-}
-
 /* ---- forward ---------------------------------------------------------- */
 
 /* dst (cols, rows) = src (rows, cols) transposed */
@@ -511,30 +474,30 @@ void maas_cell_forward(enum maas_cell cell, float *out, float *cache, float *wor
 
 	if (cell == MAAS_CELL_RNN) {
 		/* hs = xt w_ih^T, then per step hs[t] += hs[t-1] w_hh^T and the tanh */
-		mm(0, 0, TB, H, C, 1.0f, v.xt, C, wt_ih, GH, 0.0f, v.hs, H);
+		maas_sgemm(0, 0, TB, H, C, 1.0f, v.xt, C, wt_ih, GH, 0.0f, v.hs, H);
 		for (int t = 0; t < T; t++) {
 			float *y = v.hs + t * bh;
 			if (t > 0)
-				mm(0, 0, B, H, H, 1.0f, y - bh, H, wt_hh, GH, 1.0f, y, H);
+				maas_sgemm(0, 0, B, H, H, 1.0f, y - bh, H, wt_hh, GH, 1.0f, y, H);
 			rnn_fwd_step(y, out + (size_t)t * H, ldo, b_ih, b_hh, B, H);
 		}
 		return;
 	}
 
 	/* g[:, 0:G*H] = xt w_ih^T */
-	mm(0, 0, TB, GH, C, 1.0f, v.xt, C, wt_ih, GH, 0.0f, v.g, 4 * H);
+	maas_sgemm(0, 0, TB, GH, C, 1.0f, v.xt, C, wt_ih, GH, 0.0f, v.g, 4 * H);
 	for (int t = 0; t < T; t++) {
 		float *g = v.g + t * 4 * bh, *h = v.hs + t * bh;
 		const float *hp = t > 0 ? h - bh : NULL;
 		if (cell == MAAS_CELL_GRU) {
 			if (hp)
-				mm(0, 0, B, GH, H, 1.0f, hp, H, wt_hh, GH, 0.0f, gh, GH);
+				maas_sgemm(0, 0, B, GH, H, 1.0f, hp, H, wt_hh, GH, 0.0f, gh, GH);
 			else
 				memset(gh, 0, bh * 3 * sizeof(float));
 			gru_fwd_step(g, h, out + (size_t)t * H, ldo, gh, hp, b_ih, b_hh, B, H);
 		} else {
 			if (hp)
-				mm(0, 0, B, GH, H, 1.0f, hp, H, wt_hh, GH, 1.0f, g, 4 * H);
+				maas_sgemm(0, 0, B, GH, H, 1.0f, hp, H, wt_hh, GH, 1.0f, g, 4 * H);
 			lstm_fwd_step(g, v.c + t * bh, v.k + t * bh, h, out + (size_t)t * H, ldo,
 				      t > 0 ? v.c + (t - 1) * bh : NULL, b_ih, b_hh, B, H);
 		}
@@ -581,17 +544,17 @@ void maas_cell_backward(enum maas_cell cell, float *dx, float *dw_ih, float *dw_
 		}
 		if (hp) {
 			/* dw_hh += dg_h^T h_{t-1}; dh = (GRU: dh z +) dg_h w_hh */
-			mm(1, 0, GH, H, B, 1.0f, dg, gw, hp, H, 1.0f, dw_hh, H);
-			mm(0, 0, B, H, GH, 1.0f, dg, gw, w_hh, H, cell == MAAS_CELL_GRU ? 1.0f : 0.0f, dh, H);
+			maas_sgemm(1, 0, GH, H, B, 1.0f, dg, gw, hp, H, 1.0f, dw_hh, H);
+			maas_sgemm(0, 0, B, H, GH, 1.0f, dg, gw, w_hh, H, cell == MAAS_CELL_GRU ? 1.0f : 0.0f, dh, H);
 		}
 		/* dw_ih += dg_x^T x_t; dx_t += dg_x w_ih */
-		mm(1, 0, gx, C, B, 1.0f, dg, gw, xt, C, 1.0f, dw_ih, C);
+		maas_sgemm(1, 0, gx, C, B, 1.0f, dg, gw, xt, C, 1.0f, dw_ih, C);
 		if (dx)
-			mm(0, 0, B, C, gx, 1.0f, dg, gw, w_ih, C, 1.0f, dx + (size_t)t * C, T * C);
+			maas_sgemm(0, 0, B, C, gx, 1.0f, dg, gw, w_ih, C, 1.0f, dx + (size_t)t * C, T * C);
 		if (cell == MAAS_CELL_GRU) {
-			mm(1, 0, H, C, B, 1.0f, dg + 3 * H, gw, xt, C, 1.0f, dw_ih + (size_t)2 * H * C, C);
+			maas_sgemm(1, 0, H, C, B, 1.0f, dg + 3 * H, gw, xt, C, 1.0f, dw_ih + (size_t)2 * H * C, C);
 			if (dx)
-				mm(0, 0, B, C, H, 1.0f, dg + 3 * H, gw, w_ih + (size_t)2 * H * C, C, 1.0f,
+				maas_sgemm(0, 0, B, C, H, 1.0f, dg + 3 * H, gw, w_ih + (size_t)2 * H * C, C, 1.0f,
 				   dx + (size_t)t * C, T * C);
 		}
 	}

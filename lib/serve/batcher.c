@@ -26,6 +26,32 @@ static size_t row_floats(const struct maas_served *m)
 	return (size_t)(m->T ? m->T : 1) * (size_t)m->features;
 }
 
+double maas_batcher_gain(const struct maas_served *m, struct maas_predict_ctx *c)
+{
+	size_t row = row_floats(m), K = m->classification ? (size_t)m->nlabels : 0;
+	float *x = xcalloc(MAAS_BATCHER_PROBE * row, sizeof *x);
+	float *probs = K ? xcalloc(MAAS_BATCHER_PROBE * K, sizeof *probs) : NULL;
+	struct maas_prediction out[MAAS_BATCHER_PROBE];
+	double best[2] = {1e30, 1e30};
+	struct maas_err e;
+
+	if (c->max_batch < MAAS_BATCHER_PROBE)
+		return 0;
+	for (int rep = 0; rep < 7; rep++)
+		for (int k = 0; k < 2; k++) {
+			int n = k ? MAAS_BATCHER_PROBE : 1;
+			double t0 = maas_now();
+			if (maas_predict_tensor(m, c, x, n, out, probs, &e))
+				break;
+			double t = (maas_now() - t0) / n;
+			if (t < best[k])
+				best[k] = t;
+		}
+	free(x);
+	free(probs);
+	return best[0] > best[1] && best[1] < 1e30 ? best[0] - best[1] : 0;
+}
+
 void maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, const atomic_long *in_flight,
 		       struct maas_serve_metrics *metrics)
 {

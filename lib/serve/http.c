@@ -121,6 +121,7 @@ void maas_http_opts_init(struct maas_http_opts *o)
 	o->addr = "127.0.0.1";
 	o->port = 8080;
 	o->batch_delay_us = MAAS_BATCHER_DELAY_US;
+	o->batch_min_gain_us = MAAS_BATCHER_MIN_GAIN_US;
 }
 
 /* the longest path a Unix socket address holds, without its NUL */
@@ -429,6 +430,13 @@ static void wake(struct maas_batcher_job *j)
 	atomic_fetch_sub(&h->suspended, 1);
 }
 
+/* Whether requests to s go through the batcher: batching is on and a row
+ * saves enough in a batch (batcher.h). */
+static int batched(const struct maas_http *h, const struct slot *s)
+{
+	return h->o.batch_delay_us > 0 && s->batch_gain_s * 1e6 >= h->o.batch_min_gain_us;
+}
+
 /* A prediction of n rows for model s (a reference the reply holds). */
 static struct pending *pending_new(struct maas_http *h, struct slot *s, struct reply *r, size_t n)
 {
@@ -455,7 +463,7 @@ static int compute(struct maas_http *h, struct pending *pd, struct reply *r)
 		pd->late = 1;
 		return 0;
 	}
-	if (h->o.batch_delay_us > 0 && pd->n >= 1 && pd->n <= (size_t)h->o.batch_rows) {
+	if (batched(h, pd->s) && pd->n >= 1 && pd->n <= (size_t)h->o.batch_rows) {
 		*j = (struct maas_batcher_job){
 			.m = m, .c = pd->c, .x = pd->x, .n = (int)pd->n, .out = pd->p, .probs = pd->probs,
 			.t0 = r->t0, .deadline_ms = h->o.deadline_ms, .park = park, .wake = wake, .arg = pd,
@@ -534,7 +542,7 @@ static void infer(struct maas_http *h, struct slot *s, const char *body, size_t 
 	int want;
 	float *x = NULL;
 
-	if (h->o.batch_delay_us > 0) /* a leader may wait for this one */
+	if (batched(h, s)) /* a leader may wait for this one */
 		maas_batcher_announce(&h->batcher, m);
 	fast = fast_infer(h, s, body, len, &fj);
 	req = fast ? NULL : json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
@@ -751,7 +759,7 @@ static void predict_records(struct maas_http *h, struct slot *s, const char *cty
 	json_error_t je;
 	size_t n;
 
-	if (h->o.batch_delay_us > 0) /* a leader may wait for this one */
+	if (batched(h, s)) /* a leader may wait for this one */
 		maas_batcher_announce(&h->batcher, m);
 	if (ctype && !strncasecmp(ctype, "text/csv", 8)) {
 		if (!(inst = csv_instances(m, body ? body : "", len, r)))
@@ -778,7 +786,7 @@ static void predict_records(struct maas_http *h, struct slot *s, const char *cty
 	pd->inst = json_incref(inst);
 	if (maas_deadline_passed(r->t0, h->o.deadline_ms)) {
 		pd->late = 1;
-	} else if (n && h->o.batch_delay_us > 0 && n <= (size_t)h->o.batch_rows && n <= (size_t)pd->c->max_batch) {
+	} else if (n && batched(h, s) && n <= (size_t)h->o.batch_rows && n <= (size_t)pd->c->max_batch) {
 		/* features into the context, then batched like a tensor */
 		const json_t **rows = xmallocarray(n, sizeof *rows);
 		for (size_t i = 0; i < n; i++)

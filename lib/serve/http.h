@@ -57,6 +57,7 @@ struct maas_http_opts {
 	int max_batch;         /* rows per forward pass (0: 64) */
 	int batch_rows;        /* dynamic batching (serve/batcher.h): rows per coalesced pass (0: 64) */
 	long batch_delay_us;   /* the longest a request waits for company (0: no batching; 500 by opts_init) */
+	double batch_min_gain_us; /* batch only models whose rows save this much in a batch (batcher.h) */
 	FILE *access_log;      /* one JSON line per request, or NULL */
 	const struct maas_auth *auth; /* API keys (serve/auth.h, borrowed), or NULL: no auth */
 	double deadline_ms;    /* 504 for requests that waited longer before compute (0: none) */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "serve/batcher.h"
 #include "serve/registry.h"
 
 struct maas_reg_ctx {
@@ -35,6 +36,10 @@ static struct maas_reg_entry *entry_new(struct maas_served *m, int max_batch)
 	en->input_name = in ? in : "input";
 	en->K = en->m.classification ? en->m.nlabels : 0;
 	en->max_batch = max_batch;
+	struct maas_predict_ctx c;
+	maas_predict_ctx_init(&c, &en->m, MAAS_BATCHER_PROBE);
+	en->batch_gain_s = maas_batcher_gain(&en->m, &c);
+	maas_predict_ctx_release(&c);
 	atomic_init(&en->refs, 1);
 	pthread_mutex_init(&en->lock, NULL);
 	return en;

@@ -47,6 +47,7 @@ struct maas_reg_entry {
 	const char *input_name;    /* MODEL.json inputs.tensor.name, or "input" (points into m.manifest) */
 	int K;                     /* probability columns (classification), else 0 */
 	int max_batch;             /* rows per forward pass of the pooled contexts */
+	double batch_gain_s;       /* serve/batcher.h: maas_batcher_gain, measured when added */
 	atomic_long refs;
 	pthread_mutex_t lock;      /* the pool */
 	struct maas_reg_ctx *free; /* idle prediction contexts */

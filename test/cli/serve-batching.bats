@@ -82,7 +82,7 @@ metric() {
 	export -f infer
 	export B
 	# many worker threads and a long delay, so that requests meet
-	start_server -q --threads 16 --max-batch-rows 4096 --batch-delay 50000 "$IRIS"
+	start_server -q --threads 16 --max-batch-rows 4096 --batch-delay 50000 --batch-min-gain 0 "$IRIS"
 	export URL
 	for i in $(seq 0 47); do infer "$i" big; done
 	mkdir seq && mv out.* seq/
@@ -117,7 +117,7 @@ predict() {
 @test "the records API is batched too: concurrent requests answer as sequential ones" {
 	export -f predict
 	export B
-	start_server -q --threads 16 -b 1024 --max-batch-rows 4096 --batch-delay 50000 "$IRIS"
+	start_server -q --threads 16 -b 1024 --max-batch-rows 4096 --batch-delay 50000 --batch-min-gain 0 "$IRIS"
 	export URL
 	for i in $(seq 0 47); do predict "$i"; done
 	mkdir seq && mv out.* seq/
@@ -143,7 +143,7 @@ EOF
 }
 
 @test "a lone request does not wait for company: sequential requests take well under the delay" {
-	start_server -q --batch-delay 1000000 "$IRIS"
+	start_server -q --batch-delay 1000000 --batch-min-gain 0 "$IRIS"
 	start=$(date +%s%N)
 	for i in $(seq 0 9); do infer "$i"; done
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -163,7 +163,7 @@ EOF
 	run -1 grep -q '^maas_batch_rows_count' metrics
 	kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
 
-	start_server -q --max-batch-rows 2 "$IRIS"
+	start_server -q --max-batch-rows 2 --batch-min-gain 0 "$IRIS"
 	curl -s -m 10 -o big -w '%{http_code}' -d '{"inputs":[{"name":"x","shape":[3,4],"datatype":"FP32",
 		"data":[[1,2,3,4],[5,6,7,8],[0,0,0,0]]}]}' "$URL/v2/models/iris/infer" > code
 	[ "$(cat code)" = 200 ]
@@ -190,9 +190,28 @@ EOF
 	grep -q 'is not a finite FP32 number' c
 }
 
+@test "a model whose rows save little in a batch is not batched; -v says why" {
+	start_server -v --batch-delay 50000 --threads 16 "$IRIS"
+	grep -q "batching 'iris' version 1: off (a row saves [0-9.]* us of compute in a pass of 4, --batch-min-gain 20)" serve.err
+	export -f infer
+	export B URL
+	seq 0 15 | timeout 60 xargs -P 8 -I{} bash -c 'infer {} big'
+	[ "$(cat code.* | sort -u)" = 200 ]
+	curl -s -m 10 "$URL/metrics" > metrics
+	run -1 grep -q '^maas_batch_rows_count' metrics
+	grep -q '^maas_compute_seconds_count{model="iris",version="1"} 16$' metrics
+	stop_server
+	# a wide layer: one row alone costs far more than its share of four
+	"$MAAS_BIN/maas-train" -q -e 1 -a dense:2048,relu,dense:2048,relu -o wide.maas "$BATS_FILE_TMPDIR/iris.safetensors"
+	start_server -v wide.maas
+	grep -q "batching 'iris' version 1: on (a row saves" serve.err
+}
+
 @test "bad batching options are usage errors" {
 	run -64 "$MAAS_BIN/maas-serve" --port 0 --batch-delay -1 "$IRIS"
 	[[ $output == *"bad --batch-delay '-1'"* ]]
 	run -64 "$MAAS_BIN/maas-serve" --port 0 --max-batch-rows 0 "$IRIS"
 	[[ $output == *"bad --max-batch-rows '0'"* ]]
+	run -64 "$MAAS_BIN/maas-serve" --port 0 --batch-min-gain -3 "$IRIS"
+	[[ $output == *"bad --batch-min-gain '-3'"* ]]
 }

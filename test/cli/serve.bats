@@ -154,7 +154,7 @@ for g, w in zip(got, want):
 }
 
 @test "metrics are Prometheus text, count requests, and pass promtool" {
-	start_server -q "$IRIS"
+	start_server -q --batch-min-gain 0 "$IRIS"
 	req "$URL/v2/models/iris/infer" -d '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}]}'
 	req "$URL/v2/models/iris/infer" -d 'nope'
 	req "$URL/v2/models/nope"

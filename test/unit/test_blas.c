@@ -316,6 +316,8 @@ static void test_products(void)
 {
 	static const int shapes[][3] = {
 		{1, 1, 1}, {2, 3, 4}, {7, 5, 3}, {13, 17, 19}, {64, 33, 100}, {129, 65, 257}, {300, 200, 250},
+		/* cut in pieces by maas_sgemm: along N, along M, and in 8 for few rows */
+		{1, 1024, 1024}, {8, 300, 700}, {3000, 4, 100}, {5, 1500, 1000},
 	};
 	static const float ab[][2] = {{1.0f, 0.0f}, {0.5f, -2.0f}, {-1.25f, 1.0f}};
 	for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
