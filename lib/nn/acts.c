@@ -155,20 +155,23 @@ void maas_acts_release(struct maas_acts *a)
 
 /* ---- forward ---- */
 
+/* Layer l's j-th tensor's values (params, or borrowed: model.h). */
+static const float *tensor(const struct maas_model *m, const struct maas_layer *l, int j)
+{
+	return m->tensors[l->first_tensor + j].data;
+}
+
 static void recurrent_forward(const struct maas_model *m, const struct maas_layer *l,
 			      struct lbuf *b, float *work, const float *x, int B)
 {
 	enum maas_cell cell = cell_of(l->kind);
-	int G = maas_cell_gates(cell), H = l->out, T = m->T;
-	const float *p = m->params + l->off;
+	int H = l->out, T = m->T;
 
+	/* per stacked layer: weight_ih, weight_hh, bias_ih, bias_hh */
 	for (int k = 0; k < l->stack; k++) {
 		int C = k ? H : l->in;
-		const float *w_ih = p, *w_hh = w_ih + (size_t)G * H * C;
-		const float *b_ih = w_hh + (size_t)G * H * H, *b_hh = b_ih + (size_t)G * H;
-		maas_cell_forward(cell, b->seq[k], b->cache[k], work, k ? b->seq[k - 1] : x, w_ih, w_hh,
-				  b_ih, b_hh, B, T, C, H);
-		p = b_hh + (size_t)G * H;
+		maas_cell_forward(cell, b->seq[k], b->cache[k], work, k ? b->seq[k - 1] : x, tensor(m, l, 4 * k),
+				  tensor(m, l, 4 * k + 1), tensor(m, l, 4 * k + 2), tensor(m, l, 4 * k + 3), B, T, C, H);
 	}
 	if (!l->seq) {
 		const float *last = b->seq[l->stack - 1];
@@ -183,12 +186,11 @@ static void layer_forward(const struct maas_model *m, struct acts_priv *P, int i
 {
 	const struct maas_layer *l = &m->layers[i];
 	struct lbuf *b = &P->l[i];
-	const float *p = m->params + l->off;
 	size_t n = (size_t)B * (size_t)l->out;
 
 	switch (l->kind) {
 	case MAAS_LAYER_DENSE:
-		maas_dense_forward(b->y, x, p, p + (size_t)l->out * l->in, B, l->in, l->out);
+		maas_dense_forward(b->y, x, tensor(m, l, 0), tensor(m, l, 1), B, l->in, l->out);
 		break;
 	case MAAS_LAYER_RELU:
 	case MAAS_LAYER_GELU:
@@ -205,7 +207,7 @@ static void layer_forward(const struct maas_model *m, struct acts_priv *P, int i
 		}
 		break;
 	case MAAS_LAYER_LAYERNORM:
-		maas_layernorm_forward(b->y, b->mean, b->rstd, x, p, p + l->out, B, l->out);
+		maas_layernorm_forward(b->y, b->mean, b->rstd, x, tensor(m, l, 0), tensor(m, l, 1), B, l->out);
 		break;
 	case MAAS_LAYER_RESIDUAL: {
 		int j = l->block;
@@ -255,7 +257,7 @@ static void recurrent_backward(struct maas_model *m, const struct maas_layer *l,
 	}
 	for (int k = K - 1; k >= 0; k--) {
 		int C = k ? H : l->in;
-		const float *w_ih = m->params + off[k], *w_hh = w_ih + (size_t)G * H * C;
+		const float *w_ih = tensor(m, l, 4 * k), *w_hh = tensor(m, l, 4 * k + 1);
 		float *dw_ih = m->grads + off[k], *dw_hh = dw_ih + (size_t)G * H * C;
 		float *db_ih = dw_hh + (size_t)G * H * H, *db_hh = db_ih + (size_t)G * H;
 		float *dxk = k ? b->dseq[k - 1] : dx;
@@ -272,13 +274,13 @@ static void layer_backward(struct maas_model *m, struct acts_priv *P, int i, con
 {
 	const struct maas_layer *l = &m->layers[i];
 	struct lbuf *b = &P->l[i];
-	const float *p = m->params + l->off;
+	const float *w = l->ntensors ? tensor(m, l, 0) : NULL;
 	float *g = m->grads + l->off;
 	size_t n = (size_t)B * (size_t)l->out;
 
 	switch (l->kind) {
 	case MAAS_LAYER_DENSE:
-		maas_dense_backward(dx, g, g + (size_t)l->out * l->in, dy, x, p, B, l->in, l->out);
+		maas_dense_backward(dx, g, g + (size_t)l->out * l->in, dy, x, w, B, l->in, l->out);
 		break;
 	case MAAS_LAYER_RELU:
 	case MAAS_LAYER_GELU:
@@ -296,7 +298,7 @@ static void layer_backward(struct maas_model *m, struct acts_priv *P, int i, con
 			memcpy(dx, dy, n * sizeof *dx);
 		break;
 	case MAAS_LAYER_LAYERNORM:
-		maas_layernorm_backward(dx, g, g + l->out, dy, x, b->mean, b->rstd, p, B, l->out);
+		maas_layernorm_backward(dx, g, g + l->out, dy, x, b->mean, b->rstd, w, B, l->out);
 		break;
 	case MAAS_LAYER_RESIDUAL: {
 		int j = l->block;

@@ -184,8 +184,8 @@ static double count_params(enum maas_layer_kind kind, int in, int out, int stack
 	}
 }
 
-int maas_model_build(struct maas_model *m, const char *arch, int in_dim, int T, int out_dim,
-		     struct maas_err *e)
+int maas_model_layout(struct maas_model *m, const char *arch, int in_dim, int T, int out_dim,
+		      struct maas_err *e)
 {
 	struct maas_arch a;
 	int ntop = 0, ninner = 0, width, i, j;
@@ -304,8 +304,18 @@ int maas_model_build(struct maas_model *m, const char *arch, int in_dim, int T, 
 	for (i = 0; i < ntop; i++)
 		layout(&s, i);
 	m->nparams = s.off;
+	return 0;
+}
+
+int maas_model_build(struct maas_model *m, const char *arch, int in_dim, int T, int out_dim,
+		     struct maas_err *e)
+{
+	if (maas_model_layout(m, arch, in_dim, T, out_dim, e) < 0)
+		return -1;
 	m->params = xcalloc(m->nparams, sizeof *m->params);
 	m->grads = xcalloc(m->nparams, sizeof *m->grads);
+	for (int i = 0; i < m->ntensors; i++)
+		m->tensors[i].data = m->params + m->tensors[i].off;
 	return 0;
 }
 

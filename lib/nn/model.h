@@ -41,6 +41,14 @@
  * default: dense weight and bias uniform +-1/sqrt(in); every recurrent
  * weight and bias uniform +-1/sqrt(H); layernorm weight 1, bias 0.
  *
+ * Borrowed parameters.  Forward passes read each tensor through its
+ * `data` pointer, which maas_model_build sets to params + off.  A model
+ * made by maas_model_layout has neither params nor grads: the caller
+ * points every tensor's data at values it keeps alive and unchanged for
+ * the model's life (maas-serve points them into the read-only map of
+ * weights.safetensors: serve/predict.h).  Such a model runs forward only;
+ * initialisation, backward and optimizers need params and grads.
+ *
  * A struct maas_acts holds the activations of one batch size in one block;
  * forward fills it, backward reads it and ADDS into grads (zero them with
  * maas_model_zero_grad between steps).  Training mode enables dropout
@@ -97,6 +105,7 @@ struct maas_model_tensor {
 	int ndim;
 	int shape[2];
 	int layer;              /* owning top-level layer */
+	const float *data;      /* its values: params + off, or borrowed (maas_model_layout) */
 };
 
 struct maas_model {
@@ -109,7 +118,7 @@ struct maas_model {
 	int nall;               /* all layers */
 	struct maas_model_tensor *tensors;
 	int ntensors;
-	float *params, *grads;  /* [nparams] each */
+	float *params, *grads;  /* [nparams] each; NULL when borrowed (maas_model_layout) */
 	size_t nparams;
 	int recurrent;          /* has recurrent layers */
 };
@@ -118,6 +127,10 @@ struct maas_model {
  * in_dim 1..2^24, out_dim 1..65536, T 0..65536 (MAAS_EDATA otherwise). */
 int maas_model_build(struct maas_model *m, const char *arch, int in_dim, int T, int out_dim,
 		     struct maas_err *e);
+/* The same without parameter or gradient memory: every tensor's data is
+ * NULL until the caller points it at maas_model_tensor_size floats. */
+int maas_model_layout(struct maas_model *m, const char *arch, int in_dim, int T, int out_dim,
+		      struct maas_err *e);
 void maas_model_release(struct maas_model *m);
 void maas_model_init_params(struct maas_model *m, struct maas_rng *rng);
 void maas_model_zero_grad(struct maas_model *m);

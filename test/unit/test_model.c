@@ -412,6 +412,55 @@ static void test_batch_prefix(void)
 	maas_model_release(&m);
 }
 
+/* a model with borrowed tensors (maas_model_layout) computes what the
+ * model that owns them does, wherever the values lie: here in one buffer,
+ * tensors in reverse order, as a safetensors file sorted by name would */
+static void test_borrowed(void)
+{
+	static const struct { const char *arch; int in, T; } cases[] = {
+		{"mlp", 6, 0}, {"res:8x2,dense:6,gelu,layernorm", 5, 0}, {"gru:6x2,dense:4,tanh", 3, 4},
+		{"lstm:5,rnn:4", 2, 3},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+		struct maas_model m, b;
+		struct maas_acts am, ab;
+		struct maas_rng r;
+		struct maas_err e;
+		int in = cases[c].in, T = cases[c].T, rows = 3;
+		size_t nx = (size_t)rows * (size_t)(T ? T : 1) * (size_t)in;
+		if (build(&m, cases[c].arch, in, T, 3) < 0)
+			continue;
+		if (!ok(maas_model_layout(&b, cases[c].arch, in, T, 3, &e) == 0, "%s: lays out", cases[c].arch)) {
+			maas_model_release(&m);
+			continue;
+		}
+		ok(b.params == NULL && b.grads == NULL && b.nparams == m.nparams && b.ntensors == m.ntensors &&
+		   b.tensors[0].data == NULL, "%s: no parameter memory, the same tensors", cases[c].arch);
+		maas_rng_init(&r, 9, 1);
+		maas_model_init_params(&m, &r);
+		float *vals = xmallocarray(m.nparams, sizeof *vals), *x = xmallocarray(nx, sizeof *x), *at = vals;
+		for (int i = m.ntensors - 1; i >= 0; i--) {
+			size_t n = maas_model_tensor_size(&m.tensors[i]);
+			memcpy(at, m.tensors[i].data, n * sizeof *at);
+			b.tensors[i].data = at;
+			at += n;
+		}
+		fill_normal(x, nx, 1, &r);
+		maas_acts_alloc(&am, &m, rows);
+		maas_acts_alloc(&ab, &b, rows);
+		maas_model_forward(&m, &am, x, rows, 0, NULL);
+		maas_model_forward(&b, &ab, x, rows, 0, NULL);
+		ok(!memcmp(am.logits, ab.logits, (size_t)rows * 3 * sizeof(float)), "%s: borrowed tensors give the same "
+		   "logits", cases[c].arch);
+		maas_acts_release(&am);
+		maas_acts_release(&ab);
+		free(vals);
+		free(x);
+		maas_model_release(&b);
+		maas_model_release(&m);
+	}
+}
+
 /* ---- losses ---- */
 
 static void loss_gradcheck(const char *what, const struct maas_loss_opts *o, const float *logits,
@@ -593,6 +642,7 @@ int main(void)
 	test_gradients();
 	test_dropout();
 	test_batch_prefix();
+	test_borrowed();
 	test_losses();
 	test_torch();
 	return done_testing();
