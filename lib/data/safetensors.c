@@ -564,6 +564,15 @@ const char *maas_st_meta(const struct maas_st *st, const char *key)
 	return NULL;
 }
 
+const char *maas_st_copied(const struct maas_st *st)
+{
+	if (st->abuf)
+		return "its data section is misaligned";
+	if (st->buf)
+		return "the file cannot be mapped";
+	return NULL;
+}
+
 void maas_st_close(struct maas_st *st)
 {
 	for (size_t i = 0; i < st->n; i++)

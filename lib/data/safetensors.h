@@ -121,6 +121,10 @@ int maas_st_open_mem_named(struct maas_st *st, const void *p, size_t n, const ch
 const struct maas_tensor *maas_st_get(const struct maas_st *st, const char *name);
 /* The metadata value for key, or NULL. */
 const char *maas_st_meta(const struct maas_st *st, const char *key);
+/* NULL when the tensors' data points into the input itself (the file's
+ * map, or the caller's buffer), else why it is a copy: "the file cannot
+ * be mapped" or "its data section is misaligned". */
+const char *maas_st_copied(const struct maas_st *st);
 /* Frees what st holds; safe on a zeroed or already-closed struct. */
 void maas_st_close(struct maas_st *st);
 
