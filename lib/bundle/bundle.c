@@ -1,10 +1,21 @@
-/* bundle.c - opening a bundle and checking it against its manifest. */
+/*
+ * bundle.c - opening a bundle and checking it against its manifest.
+ *
+ * The check has two parts: the listing (every listed file is there with
+ * its size, nothing else is) is made at once; the digests, which read
+ * every byte, run on a thread of their own from maas_bundle_open_start
+ * to maas_bundle_open_finish, so that a caller may do its own work
+ * meanwhile.  The thread gets a plain list (no jansson object is shared
+ * between threads) and its own error.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle/internal.h"
@@ -123,8 +134,48 @@ static int load_manifest(struct maas_bundle *b, const struct bundle_tree *t,
 	return 0;
 }
 
-/* The tree must hold exactly the listed files, each matching its digest. */
-static int check_files(struct maas_bundle *b, const struct bundle_tree *t, struct maas_err *e)
+/* A file to digest: its name, and what the manifest says of it. */
+struct digest_job {
+	char *name;
+	char sha[MAAS_SHA256_HEX];
+	uint64_t size;
+};
+
+/* The digests, computed on a thread (or at once). */
+struct bundle_digests {
+	char *root, *bname;
+	struct digest_job *v;
+	size_t n;
+	pthread_t thread;
+	int threaded;
+	int map;                /* digest large files from a map (bundle_digest_map) */
+	int rc;
+	struct maas_err err;
+	double seconds;
+	uint64_t bytes;
+};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void digests_free(struct bundle_digests *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i].name);
+	free(d->v);
+	free(d->root);
+	free(d->bname);
+	free(d);
+}
+
+/* The tree must hold exactly the listed files, each of its listed size;
+ * fills d's list of the files to digest. */
+static int check_listing(struct maas_bundle *b, const struct bundle_tree *t, struct bundle_digests *d,
+			 struct maas_err *e)
 {
 	json_t *files = json_object_get(b->manifest, "files"), *v;
 	const char *name, *sha;
@@ -141,6 +192,10 @@ static int check_files(struct maas_bundle *b, const struct bundle_tree *t, struc
 		if (n->is_dir)
 			return maas_err_set(e, MAAS_EDATA, "bundle '%s': '%s' is not a regular file",
 					    b->name, name);
+		if (n->size != size)
+			return maas_err_set(e, MAAS_EDATA,
+					    "bundle '%s': '%s' has %" PRIu64 " bytes, MODEL.json says %" PRIu64,
+					    b->name, name, n->size, size);
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct bundle_node *n = &t->v[i];
@@ -149,39 +204,79 @@ static int check_files(struct maas_bundle *b, const struct bundle_tree *t, struc
 			return maas_err_set(e, MAAS_EDATA, "bundle '%s': '%s' is not listed in MODEL.json",
 					    b->name, n->name);
 	}
+	d->v = xcalloc(json_object_size(files) + 1, sizeof *d->v);
 	json_object_foreach(files, name, v) {
-		char hex[MAAS_SHA256_HEX];
-		uint64_t got;
-		struct stat st;
-		int fd;
-
+		struct digest_job *j = &d->v[d->n++];
 		(void)file_entry(b->name, name, v, &sha, &size, e);
-		if ((fd = bundle_open_file(b->root, name, b->name, e)) < 0)
-			return -1;
-		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size != size) {
-			close(fd);
-			return maas_err_set(e, MAAS_EDATA,
-					    "bundle '%s': '%s' has %" PRIu64 " bytes, MODEL.json says %" PRIu64,
-					    b->name, name, (uint64_t)st.st_size, size);
-		}
-		int r = bundle_digest_fd(fd, 0, hex, &got, b->name, name, e);
-		close(fd);
-		if (r < 0)
-			return -1;
-		if (got != size)
-			return maas_err_set(e, MAAS_EDATA,
-					    "bundle '%s': '%s' has %" PRIu64 " bytes, MODEL.json says %" PRIu64,
-					    b->name, name, got, size);
-		if (strcmp(hex, sha))
-			return maas_err_set(e, MAAS_EDATA,
-					    "bundle '%s': '%s' does not match its digest (expected %s, found %s)",
-					    b->name, name, sha, hex);
+		j->name = xstrdup(name);
+		memcpy(j->sha, sha, MAAS_SHA256_HEX);
+		j->size = size;
 	}
 	return 0;
 }
 
-int maas_bundle_open_limits(struct maas_bundle *b, const char *path,
-			    const struct maas_bundle_limits *l, struct maas_err *e)
+/* Every listed file must match its digest (and still have its size). */
+static int digest_files(struct bundle_digests *d, struct maas_err *e)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct digest_job *j = &d->v[i];
+		char hex[MAAS_SHA256_HEX];
+		uint64_t got;
+		int fd;
+
+		if ((fd = bundle_open_file(d->root, j->name, d->bname, e)) < 0)
+			return -1;
+		int r = d->map && bundle_digest_map(fd, hex, &got) ? 0 :
+			bundle_digest_fd(fd, 0, hex, &got, d->bname, j->name, e);
+		close(fd);
+		if (r < 0)
+			return -1;
+		d->bytes += got;
+		if (got != j->size)
+			return maas_err_set(e, MAAS_EDATA,
+					    "bundle '%s': '%s' has %" PRIu64 " bytes, MODEL.json says %" PRIu64,
+					    d->bname, j->name, got, j->size);
+		if (strcmp(hex, j->sha))
+			return maas_err_set(e, MAAS_EDATA,
+					    "bundle '%s': '%s' does not match its digest (expected %s, found %s)",
+					    d->bname, j->name, j->sha, hex);
+	}
+	return 0;
+}
+
+static void *digest_thread(void *arg)
+{
+	struct bundle_digests *d = arg;
+	double t0 = now_seconds();
+
+	d->rc = digest_files(d, &d->err);
+	d->seconds = now_seconds() - t0;
+	return NULL;
+}
+
+/* Waits for the digests; returns their result (and error).  b->pending is
+ * NULL after. */
+static int digests_wait(struct maas_bundle *b, struct maas_err *e)
+{
+	struct bundle_digests *d = b->pending;
+	int rc;
+
+	if (!d)
+		return 0;
+	if (d->threaded)
+		pthread_join(d->thread, NULL);
+	rc = d->rc;
+	if (rc < 0 && e)
+		*e = d->err;
+	b->digest_seconds = d->seconds;
+	b->digest_bytes = d->bytes;
+	b->pending = NULL;
+	digests_free(d);
+	return rc;
+}
+
+static int open_bundle(struct maas_bundle *b, const char *path, const struct maas_bundle_limits *l, int async,
+		       struct maas_err *e)
 {
 	struct maas_bundle_limits dl;
 	struct bundle_tree t;
@@ -209,6 +304,7 @@ int maas_bundle_open_limits(struct maas_bundle *b, const char *path,
 		}
 	}
 	if (!b->root) {
+		double t0 = now_seconds();
 		int r = bundle_private_dir(&b->extract, e);
 		if (r == 0)
 			r = bundle_extract(fd, b->extract.tmp, l, b->name, e);
@@ -217,25 +313,56 @@ int maas_bundle_open_limits(struct maas_bundle *b, const char *path,
 		if (r < 0)
 			goto fail;
 		b->root = xstrdup(b->extract.tmp);
+		b->extract_seconds = now_seconds() - t0;
 	}
 	if (bundle_walk(b->root, l, b->name, &t, e) < 0)
 		goto fail;
-	if (load_manifest(b, &t, l, e) < 0 || check_files(b, &t, e) < 0) {
+	struct bundle_digests *d = xcalloc(1, sizeof *d);
+	d->root = xstrdup(b->root);
+	d->bname = xstrdup(b->name);
+	if (load_manifest(b, &t, l, e) < 0 || check_listing(b, &t, d, e) < 0) {
+		digests_free(d);
 		bundle_tree_release(&t);
 		goto fail;
 	}
 	bundle_tree_release(&t);
+	b->pending = d;
+	d->map = async;
+	if (async && pthread_create(&d->thread, NULL, digest_thread, d) == 0)
+		d->threaded = 1;
+	else
+		digest_thread(d);
 	return 0;
 fail:
 	maas_bundle_close(b);
 	return -1;
 }
 
+int maas_bundle_open_limits(struct maas_bundle *b, const char *path,
+			    const struct maas_bundle_limits *l, struct maas_err *e)
+{
+	if (open_bundle(b, path, l, 0, e) < 0)
+		return -1;
+	return maas_bundle_open_finish(b, e);
+}
+
 int maas_bundle_open(struct maas_bundle *b, const char *path, struct maas_err *e)
 {
-	struct maas_bundle_limits l;
-	maas_bundle_limits_default(&l);
-	return maas_bundle_open_limits(b, path, &l, e);
+	return maas_bundle_open_limits(b, path, NULL, e);
+}
+
+int maas_bundle_open_start(struct maas_bundle *b, const char *path, struct maas_err *e)
+{
+	return open_bundle(b, path, NULL, 1, e);
+}
+
+int maas_bundle_open_finish(struct maas_bundle *b, struct maas_err *e)
+{
+	if (digests_wait(b, e) < 0) {
+		maas_bundle_close(b);
+		return -1;
+	}
+	return 0;
 }
 
 const json_t *maas_bundle_manifest(const struct maas_bundle *b)
@@ -299,6 +426,7 @@ int maas_bundle_read(const struct maas_bundle *b, const char *name, struct maas_
 
 void maas_bundle_close(struct maas_bundle *b)
 {
+	digests_wait(b, NULL);
 	maas_outdir_abort(&b->extract);
 	json_decref(b->manifest);
 	free(b->root);

@@ -64,11 +64,17 @@ struct maas_bundle_limits {
 /* Fills l with the defaults above. */
 void maas_bundle_limits_default(struct maas_bundle_limits *l);
 
+struct bundle_digests;
+
 struct maas_bundle {
 	char *name;       /* as given, for messages ("<stdin>" for "-") */
 	char *root;       /* the directory that holds the tree */
 	struct maas_outdir extract; /* extract.tmp: private directory for tar input */
 	json_t *manifest; /* MODEL.json, verified */
+	double extract_seconds;  /* unpacking a tar (0 for a directory) */
+	double digest_seconds;   /* digesting every file (on its own thread after _start) */
+	uint64_t digest_bytes;   /* bytes digested */
+	struct bundle_digests *pending; /* private: digests not yet waited for */
 };
 
 /* Opens and verifies a bundle with the default limits, or with l (NULL
@@ -77,6 +83,20 @@ struct maas_bundle {
 int maas_bundle_open(struct maas_bundle *b, const char *path, struct maas_err *e);
 int maas_bundle_open_limits(struct maas_bundle *b, const char *path,
 			    const struct maas_bundle_limits *l, struct maas_err *e);
+
+/* maas_bundle_open in two halves, for a caller with work to do while the
+ * digests are computed (reading every byte of every file is most of the
+ * time it takes to open a bundle with large weights): _start does all
+ * but the digests, which it starts on a thread of its own, and _finish
+ * waits for them and fails as maas_bundle_open would (releasing b).
+ * Between the two, maas_bundle_read still verifies what it reads, but a
+ * file opened by its path (maas_bundle_file) is not yet known to match:
+ * whatever the caller made of it counts only once _finish returned 0,
+ * and when its own work fails, a digest that does not match is the
+ * better error (call _finish, and prefer its error when it fails too).
+ * maas_bundle_close waits for the thread as well. */
+int maas_bundle_open_start(struct maas_bundle *b, const char *path, struct maas_err *e);
+int maas_bundle_open_finish(struct maas_bundle *b, struct maas_err *e);
 
 /* The parsed MODEL.json; owned by b. */
 const json_t *maas_bundle_manifest(const struct maas_bundle *b);

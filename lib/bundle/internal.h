@@ -45,6 +45,14 @@ int bundle_open_file(const char *root, const char *name, const char *bname, stru
 int bundle_digest_fd(int fd, int sync, char hex[MAAS_SHA256_HEX], uint64_t *size,
 		     const char *bname, const char *name, struct maas_err *e);
 
+/* Digests a regular file of 1 MiB or more straight from a map of it,
+ * without the copy through a buffer (65 instead of 71 ms of CPU for
+ * 100 MB on the reference machine): 1 when done, 0 when it is smaller or
+ * cannot be mapped (then use bundle_digest_fd).  A file truncated while
+ * it is digested kills the process (SIGBUS): only for callers that map
+ * the bundle's files anyway (maas_bundle_open_start). */
+int bundle_digest_map(int fd, char hex[MAAS_SHA256_HEX], uint64_t *size);
+
 /* Extracts the tar read from fd (compressed or not) into the empty
  * directory dest, enforcing the limits.  bname is for messages. */
 int bundle_extract(int fd, const char *dest, const struct maas_bundle_limits *l,

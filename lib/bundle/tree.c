@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -225,6 +226,29 @@ int bundle_open_file(const char *root, const char *name, const char *bname, stru
 	/* back to blocking reads */
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
+}
+
+int bundle_digest_map(int fd, char hex[MAAS_SHA256_HEX], uint64_t *size)
+{
+	enum { MIN_MAP = 1 << 20, STEP = 1 << 20 };
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < MIN_MAP ||
+	    (uint64_t)st.st_size > SIZE_MAX)
+		return 0;
+	size_t n = (size_t)st.st_size;
+	unsigned char *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	(void)posix_madvise(p, n, POSIX_MADV_SEQUENTIAL);
+	struct maas_sha256 s;
+	maas_sha256_init(&s);
+	for (size_t off = 0; off < n; off += STEP)
+		maas_sha256_update(&s, p + off, n - off < STEP ? n - off : STEP);
+	maas_sha256_final(&s, hex);
+	munmap(p, n);
+	*size = n;
+	return 1;
 }
 
 int bundle_digest_fd(int fd, int sync, char hex[MAAS_SHA256_HEX], uint64_t *size,

@@ -438,6 +438,61 @@ static void test_tampering(void)
 	free(wb);
 }
 
+/* maas_bundle_open_start/_finish: the digests on their own thread, files of
+ * 1 MiB or more digested from a map of them */
+static void test_open_async(void)
+{
+	enum { BIG = 3 << 20 };
+	struct maas_bundle_writer w;
+	struct maas_bundle b;
+	struct maas_err e = {0};
+	char *p = P("async.maas"), *f = xasprintf("%s/big.bin", p);
+	unsigned char *big = xmalloc(BIG);
+	char hex[MAAS_SHA256_HEX], bad[MAAS_SHA256_HEX];
+
+	for (size_t i = 0; i < BIG; i++)
+		big[i] = (unsigned char)(i * 2654435761u >> 11);
+	maas_sha256_hex(big, BIG, hex);
+	json_t *man = json_pack("{s:s}", "name", "async");
+	if (maas_bundle_begin(&w, p, &e) < 0 || maas_bundle_add(&w, "big.bin", big, BIG, &e) < 0 ||
+	    maas_bundle_add(&w, "prep.json", "{}\n", 3, &e) < 0 || maas_bundle_commit(&w, man, 0, &e) < 0)
+		printf("#   %s\n", e.msg);
+	json_decref(man);
+	is_int(maas_bundle_open_start(&b, p, &e), 0, "async: starts: %s", e.msg);
+	ok(b.manifest != NULL, "async: the manifest is there at once");
+	is_int(maas_bundle_open_finish(&b, &e), 0, "async: the digests match: %s", e.msg);
+	ok(b.digest_bytes == (uint64_t)BIG + 3, "async: every byte digested (%llu)", (unsigned long long)b.digest_bytes);
+	ok(b.digest_seconds > 0, "async: digest time measured");
+	is_int(maas_bundle_open_finish(&b, &e), 0, "async: finishing twice is harmless");
+	maas_bundle_close(&b);
+
+	/* one bit flipped in the mapped file: the start succeeds, the finish says why not */
+	big[BIG / 2] ^= 4;
+	maas_write_file(f, big, BIG, &e);
+	maas_sha256_hex(big, BIG, bad);
+	char *msg = xasprintf("bundle '%s': 'big.bin' does not match its digest (expected %s, found %s)", p, hex,
+			      bad);
+	is_int(maas_bundle_open_start(&b, p, &e), 0, "async tampered: starts");
+	is_int(maas_bundle_open_finish(&b, &e), -1, "async tampered: refused at the finish");
+	is_int(e.kind, MAAS_EDATA, "async tampered: MAAS_EDATA");
+	is_str(e.msg, msg, "async tampered: the same message as maas_bundle_open");
+	ok(b.root == NULL && b.manifest == NULL && b.pending == NULL, "async tampered: struct left released");
+	is_int(maas_bundle_open(&b, p, &e), -1, "sync tampered: refused");
+	is_str(e.msg, msg, "sync tampered: the message");
+	/* closing without finishing waits for the thread */
+	is_int(maas_bundle_open_start(&b, p, &e), 0, "async: starts again");
+	maas_bundle_close(&b);
+	ok(b.pending == NULL && b.root == NULL, "async: close without finish releases everything");
+	/* a wrong size is refused at the start, before any digest */
+	maas_write_file(f, big, BIG - 1, &e);
+	is_int(maas_bundle_open_start(&b, p, &e), -1, "async shorter: refused at the start");
+	ok(contains(e.msg, "'big.bin' has 3145727 bytes, MODEL.json says 3145728"), "async shorter: says so: %s", e.msg);
+	free(msg);
+	free(big);
+	free(f);
+	free(p);
+}
+
 /* ---- hostile archives ---- */
 
 struct tent {
@@ -736,6 +791,7 @@ int main(void)
 	test_tar_file();
 	test_pipe();
 	test_tampering();
+	test_open_async();
 	test_hostile();
 	test_writer();
 
