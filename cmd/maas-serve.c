@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -38,6 +39,7 @@ enum { OPT_DRAIN_SECONDS = 200, OPT_IDLE_TIMEOUT };
 enum { OPT_MAX_BATCH_ROWS = 300, OPT_BATCH_DELAY, OPT_BATCH_MIN_GAIN };
 /* the prediction log (serve/monitor.h) */
 enum { OPT_LOG_PREDICTIONS = 400, OPT_LOG_SAMPLE };
+static double started;   /* CLOCK_MONOTONIC seconds when main began */
 static const char *log_predictions;
 static double log_sample = 1;
 static double drain_seconds = DRAIN_SECONDS;
@@ -85,6 +87,13 @@ struct cli {
 	const char *keys;
 	int insecure, hash_key;
 };
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -224,6 +233,22 @@ static void split_operand(const char *arg, char **name, char **version, const ch
 	*path = eq + 1;
 }
 
+/* -v: where a model's load time went (maas-serve(1), DIAGNOSTICS) */
+static void say_loaded(const struct maas_served *m)
+{
+	char tar[64] = "", how[128] = "mapped";
+
+	if (m->extract_seconds > 0)
+		snprintf(tar, sizeof tar, "tar unpacked in %.1f ms, ", m->extract_seconds * 1e3);
+	if (m->weights_copied)
+		snprintf(how, sizeof how, "copied (%s)", m->weights_copied);
+	maas_verbose("loaded '%s' version %s from '%s' in %.1f ms: %s%.1f MB of weights %s in %.2f ms, %zu example%s "
+		     "replayed in %.1f ms, %.1f MB digested in %.1f ms meanwhile", m->name, m->version, m->path,
+		     m->load_seconds * 1e3, tar, (double)m->weights_bytes / 1e6, how, m->map_seconds * 1e3,
+		     m->nexamples, m->nexamples == 1 ? "" : "s", m->selftest_seconds * 1e3,
+		     (double)m->digest_bytes / 1e6, m->digest_seconds * 1e3);
+}
+
 static int load(struct maas_served *m, const char *arg, struct maas_err *e)
 {
 	char *name, *version;
@@ -246,8 +271,7 @@ static int load(struct maas_served *m, const char *arg, struct maas_err *e)
 	free(version);
 	if (rc)
 		return -1;
-	maas_verbose("loaded '%s' version %s from '%s' in %.1f ms (%zu examples replayed)", m->name, m->version,
-		     m->path, m->load_seconds * 1e3, m->nexamples);
+	say_loaded(m);
 	return 0;
 }
 
@@ -318,6 +342,7 @@ static int server_mode(struct cli *c, char **bundles, int n)
 		goto fail;
 	printf("listening on %s\n", maas_http_url(h));
 	fflush(stdout);
+	maas_verbose("ready %.1f ms after start", (now_seconds() - started) * 1e3);
 	maas_info("serving %d model%s on %s", n, n == 1 ? "" : "s", maas_http_url(h));
 	if (c->http.batch_delay_us > 0) {
 		const struct maas_registry *reg = maas_http_registry(h);
@@ -385,6 +410,7 @@ int main(int argc, char **argv)
 	struct maas_err e;
 	int rc;
 
+	started = now_seconds();
 	memset(&c, 0, sizeof c);
 	maas_auth_init(&auth);
 	maas_log_init(argv[0], MAAS_LOG_NORMAL);

@@ -28,6 +28,12 @@
 #define MAX_SELFTEST 1024
 #define SELFTEST_TOL 1e-4
 
+/* Floats of one instance's features. */
+static size_t row_len(const struct maas_served *m)
+{
+	return (size_t)(m->T ? m->T : 1) * (size_t)m->features;
+}
+
 /* ---- MODEL.json ---- */
 
 static int shape_of(const json_t *shape, int *dims, int max)
@@ -157,55 +163,47 @@ static void shape_text(int ndim, const int64_t *shape, char *buf, size_t len)
 		snprintf(buf + off, len - off, "]");
 }
 
-static int load_weights(struct maas_served *m, const struct maas_bundle *b, const char *bname, struct maas_err *e)
+/* Maps weights.safetensors and points each of the model's tensors into
+ * the map (found by name, checked by dtype and shape); nothing is copied
+ * unless the safetensors reader had to (maas_st_copied). */
+static int map_weights(struct maas_served *m, const struct maas_bundle *b, const char *bname, struct maas_err *e)
 {
 	struct maas_model *md = &m->model;
-	struct maas_st st;
+	struct maas_st *st = &m->weights;
 	char have[96], want[96];
-	int r = -1;
 
 	char *path = maas_bundle_file(b, "weights.safetensors");
 	if (!path)
 		return maas_err_set(e, MAAS_ECONFIG, "bundle '%s' has no weights.safetensors", bname);
-	memset(&st, 0, sizeof st);
-	if (maas_st_open(&st, path, e) < 0) {
-		free(path);
+	int r = maas_st_open(st, path, e);
+	free(path);
+	if (r < 0)
 		return -1;
-	}
 	for (int i = 0; i < md->ntensors; i++) {
-		const struct maas_model_tensor *mt = &md->tensors[i];
-		const struct maas_tensor *t = maas_st_get(&st, mt->name);
+		struct maas_model_tensor *mt = &md->tensors[i];
+		const struct maas_tensor *t = maas_st_get(st, mt->name);
 		int64_t shape[2] = {mt->shape[0], mt->ndim > 1 ? mt->shape[1] : 0};
-		if (!t) {
-			maas_err_set(e, MAAS_ECONFIG, "bundle '%s': weights.safetensors has no tensor '%s' (architecture "
-				     "'%s')", bname, mt->name, md->arch);
-			goto out;
-		}
-		if (t->dtype != MAAS_DT_F32) {
-			maas_err_set(e, MAAS_ECONFIG, "bundle '%s': tensor '%s' is %s, not F32", bname, mt->name,
-				     maas_dtype_name(t->dtype));
-			goto out;
-		}
+		if (!t)
+			return maas_err_set(e, MAAS_ECONFIG, "bundle '%s': weights.safetensors has no tensor '%s' "
+					    "(architecture '%s')", bname, mt->name, md->arch);
+		if (t->dtype != MAAS_DT_F32)
+			return maas_err_set(e, MAAS_ECONFIG, "bundle '%s': tensor '%s' is %s, not F32", bname, mt->name,
+					    maas_dtype_name(t->dtype));
 		if (t->ndim != mt->ndim || t->shape[0] != shape[0] || (mt->ndim > 1 && t->shape[1] != shape[1])) {
 			shape_text(t->ndim, t->shape, have, sizeof have);
 			shape_text(mt->ndim, shape, want, sizeof want);
-			maas_err_set(e, MAAS_ECONFIG, "bundle '%s': tensor '%s' is %s but the architecture needs %s",
-				     bname, mt->name, have, want);
-			goto out;
+			return maas_err_set(e, MAAS_ECONFIG, "bundle '%s': tensor '%s' is %s but the architecture "
+					    "needs %s", bname, mt->name, have, want);
 		}
-		memcpy(md->params + mt->off, t->data, t->nbytes);
+		mt->data = t->data;   /* F32, aligned: safetensors.h */
+		m->weights_bytes += t->nbytes;
 	}
-	for (size_t i = 0; i < st.n; i++)
-		if (!maas_model_find(md, st.tensors[i].name)) {
-			maas_err_set(e, MAAS_ECONFIG, "bundle '%s': tensor '%s' has no place in architecture '%s'",
-				     bname, st.tensors[i].name, md->arch);
-			goto out;
-		}
-	r = 0;
-out:
-	maas_st_close(&st);
-	free(path);
-	return r;
+	for (size_t i = 0; i < st->n; i++)
+		if (!maas_model_find(md, st->tensors[i].name))
+			return maas_err_set(e, MAAS_ECONFIG, "bundle '%s': tensor '%s' has no place in architecture '%s'",
+					    bname, st->tensors[i].name, md->arch);
+	m->weights_copied = maas_st_copied(st);
+	return 0;
 }
 
 /* ---- the self-test ---- */
@@ -268,50 +266,82 @@ static int check_output(const struct maas_served *m, const struct maas_predictio
 	return 0;
 }
 
-static int self_test_one(const struct maas_served *m, struct maas_predict_ctx *c, const char *line, size_t len,
-			 size_t idx, const char *bname, struct maas_err *e)
+/* One example's line: {"input" or "features", "output"}; a new reference. */
+static json_t *parse_example(const char *line, size_t len, size_t idx, const char *bname, struct maas_err *e)
 {
 	json_error_t je;
-	float probs[2];
-	float *pr = m->nlabels > 2 ? xmallocarray((size_t)m->nlabels, sizeof *pr) : probs;
-	struct maas_prediction p;
-	int r = -1;
-
 	json_t *ex = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
-	const json_t *in = json_object_get(ex, "input"), *f = json_object_get(ex, "features");
-	if (!json_is_object(ex) || (!in && !f) || !json_is_object(json_object_get(ex, "output"))) {
+
+	if (!json_is_object(ex) || (!json_object_get(ex, "input") && !json_object_get(ex, "features")) ||
+	    !json_is_object(json_object_get(ex, "output"))) {
+		json_decref(ex);
 		maas_err_set(e, MAAS_ECONFIG, "bundle '%s': self-test example %zu is not {\"input\" or \"features\", "
 			     "\"output\"}", bname, idx);
-		goto out;
+		return NULL;
 	}
-	if (in) {
-		if (maas_predict_features(m, c, &in, 1) > 0) {
-			maas_err_set(e, MAAS_ECONFIG, "bundle '%s': self-test example %zu: %s", bname, idx, c->errs[0].msg);
+	return ex;
+}
+
+/* Replays ex[0..n), examples first + 1 .., in one forward pass: a pass
+ * reads every weight once, so replaying the examples one by one would read
+ * 100 MB of weights as many times as there are examples. */
+static int self_test_batch(const struct maas_served *m, struct maas_predict_ctx *c, json_t *const *ex, int n,
+			   size_t first, const char *bname, struct maas_err *e)
+{
+	size_t row = row_len(m), K = m->classification ? (size_t)m->nlabels : 0;
+	const json_t **inst = xmallocarray((size_t)n, sizeof *inst);
+	int *at = xmallocarray((size_t)n, sizeof *at), ninst = 0, r = -1;
+	float *x = xmallocarray((size_t)n, row * sizeof *x);
+	float *probs = K ? xmallocarray((size_t)n, K * sizeof *probs) : NULL;
+	struct maas_prediction *out = xmallocarray((size_t)n, sizeof *out);
+
+	for (int i = 0; i < n; i++)
+		if ((inst[ninst] = json_object_get(ex[i], "input")))
+			at[ninst++] = i;
+	if (ninst)
+		maas_predict_features(m, c, inst, ninst);
+	for (int i = 0, k = 0; i < n; i++) {
+		size_t idx = first + (size_t)i;
+		if (k < ninst && at[k] == i) {
+			if (c->bad[k]) {
+				maas_err_set(e, MAAS_ECONFIG, "bundle '%s': self-test example %zu: %s", bname, idx,
+					     c->errs[k].msg);
+				goto out;
+			}
+			memcpy(x + (size_t)i * row, c->x + (size_t)k * row, row * sizeof *x);
+			k++;
+		} else if (feature_example(m, json_object_get(ex[i], "features"), x + (size_t)i * row) < 0) {
+			maas_err_set(e, MAAS_ECONFIG, "bundle '%s': self-test example %zu: features are not %d numbers%s",
+				     bname, idx, m->features, m->T ? " per step of the window" : "");
 			goto out;
 		}
-	} else if (feature_example(m, f, c->x) < 0) {
-		maas_err_set(e, MAAS_ECONFIG, "bundle '%s': self-test example %zu: features are not %d numbers%s",
-			     bname, idx, m->features, m->T ? " per step of the window" : "");
-		goto out;
 	}
-	if (maas_predict_tensor(m, c, c->x, 1, &p, pr, e) < 0) {
+	if (maas_predict_tensor(m, c, x, n, out, probs, e) < 0) {
 		e->kind = MAAS_ECONFIG;
-		maas_err_prefix(e, "bundle '%s': self-test example %zu", bname, idx);
+		maas_err_prefix(e, "bundle '%s': self-test examples %zu to %zu", bname, first, first + (size_t)n - 1);
 		goto out;
 	}
-	r = check_output(m, &p, pr, json_object_get(ex, "output"), idx, bname, e);
+	for (int i = 0; i < n; i++)
+		if (check_output(m, &out[i], probs ? probs + (size_t)i * K : NULL, json_object_get(ex[i], "output"),
+				 first + (size_t)i, bname, e) < 0)
+			goto out;
+	r = 0;
 out:
-	json_decref(ex);
-	if (pr != probs)
-		free(pr);
+	free(inst);
+	free(at);
+	free(x);
+	free(probs);
+	free(out);
 	return r;
 }
 
 static int self_test(struct maas_served *m, const struct maas_bundle *b, const char *bname, struct maas_err *e)
 {
+	enum { BATCH = 64 };
 	struct maas_buf buf;
 	struct maas_predict_ctx c;
-	int r = 0;
+	json_t *ex[BATCH];
+	int n = 0, r = 0;
 
 	char *path = maas_bundle_file(b, "examples.jsonl");
 	if (!path)
@@ -322,21 +352,32 @@ static int self_test(struct maas_served *m, const struct maas_bundle *b, const c
 		maas_buf_release(&buf);
 		return -1;
 	}
-	maas_predict_ctx_init(&c, m, 1);
 	const char *p = buf.data ? buf.data : "", *end = p + buf.len;
-	size_t idx = 0;
-	while (p < end && r == 0) {
+	size_t lines = 1, idx = 0;
+	for (const char *q = p; lines < BATCH && (q = memchr(q, '\n', (size_t)(end - q))); q++)
+		lines++;
+	maas_predict_ctx_init(&c, m, (int)lines);   /* activations for no more rows than needed */
+	while (r == 0 && p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		if (len) {
 			if (++idx > MAX_SELFTEST)
 				r = maas_err_set(e, MAAS_ECONFIG, "bundle '%s': examples.jsonl has more than %d examples",
 						 bname, MAX_SELFTEST);
+			else if (!(ex[n] = parse_example(p, len, idx, bname, e)))
+				r = -1;
 			else
-				r = self_test_one(m, &c, p, len, idx, bname, e);
+				n++;
 		}
-		p += len + 1;
+		p = nl ? nl + 1 : end;
+		if (r == 0 && n > 0 && (n == BATCH || p == end)) {
+			r = self_test_batch(m, &c, ex, n, idx - (size_t)n + 1, bname, e);
+			while (n > 0)
+				json_decref(ex[--n]);
+		}
 	}
+	while (n > 0)
+		json_decref(ex[--n]);
 	m->nexamples = idx;
 	maas_predict_ctx_release(&c);
 	maas_buf_release(&buf);
@@ -355,11 +396,13 @@ static double now_seconds(void)
 int maas_served_load(struct maas_served *m, const char *bundle, const char *version, struct maas_err *e)
 {
 	struct maas_bundle b;
+	struct maas_err de;
 	const char *bname = maas_display_name(bundle, 0);
-	double t0 = now_seconds();
+	double t0 = now_seconds(), t1, t2;
 
 	memset(m, 0, sizeof *m);
-	if (maas_bundle_open(&b, bundle, e) < 0)
+	/* the digests run beside the rest; what is made here counts only if they match */
+	if (maas_bundle_open_start(&b, bundle, e) < 0)
 		return -1;
 	m->path = xstrdup(bundle);
 	m->version = xstrdup(version ? version : "1");
@@ -367,19 +410,31 @@ int maas_served_load(struct maas_served *m, const char *bundle, const char *vers
 	if (read_manifest(m, bname, e) < 0 || read_spec(m, &b, bname, e) < 0)
 		goto fail;
 	const char *arch = json_string_value(json_object_get(json_object_get(m->manifest, "architecture"), "arch"));
-	if (maas_model_build(&m->model, arch, m->features, m->T, m->out_dim, e) < 0) {
+	if (maas_model_layout(&m->model, arch, m->features, m->T, m->out_dim, e) < 0) {
 		e->kind = MAAS_ECONFIG;
 		maas_err_prefix(e, "bundle '%s'", bname);
 		goto fail;
 	}
-	free(m->model.grads);   /* serving never trains */
-	m->model.grads = NULL;
-	if (load_weights(m, &b, bname, e) < 0 || self_test(m, &b, bname, e) < 0)
+	t1 = now_seconds();
+	if (map_weights(m, &b, bname, e) < 0)
 		goto fail;
+	t2 = now_seconds();
+	m->map_seconds = t2 - t1;
+	if (self_test(m, &b, bname, e) < 0)
+		goto fail;
+	m->selftest_seconds = now_seconds() - t2;
+	m->extract_seconds = b.extract_seconds;
+	if (maas_bundle_open_finish(&b, e) < 0)
+		goto fail;
+	m->digest_seconds = b.digest_seconds;
+	m->digest_bytes = b.digest_bytes;
 	maas_bundle_close(&b);
 	m->load_seconds = now_seconds() - t0;
 	return 0;
 fail:
+	/* a file that does not match its digest explains any other failure */
+	if (maas_bundle_open_finish(&b, &de) < 0)
+		*e = de;
 	maas_bundle_close(&b);
 	maas_served_release(m);
 	return -1;
@@ -392,6 +447,7 @@ void maas_served_release(struct maas_served *m)
 	free(m->path);
 	json_decref(m->manifest);
 	maas_model_release(&m->model);
+	maas_st_close(&m->weights);   /* after the model: its tensors point into it */
 	maas_spec_release(&m->spec);
 	for (int k = 0; k < m->nlabels && m->labels; k++)
 		free(m->labels[k]);
@@ -400,11 +456,6 @@ void maas_served_release(struct maas_served *m)
 }
 
 /* ---- contexts ---- */
-
-static size_t row_len(const struct maas_served *m)
-{
-	return (size_t)(m->T ? m->T : 1) * (size_t)m->features;
-}
 
 void maas_predict_ctx_init(struct maas_predict_ctx *c, const struct maas_served *m, int max_batch)
 {

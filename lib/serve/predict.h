@@ -3,14 +3,20 @@
  * maas-serve's HTTP APIs and its batch mode, one code path for both.
  *
  * maas_served_load opens a bundle (directory or tar, verified by
- * lib/bundle: every file's digest), rebuilds the network from MODEL.json's
- * architecture ("arch", the input tensor's shape, the output width), maps
- * weights.safetensors and copies each tensor, found by name and checked by
- * shape, into the model's one parameter allocation (a missing, extra,
- * mis-shaped or non-F32 tensor is MAAS_ECONFIG naming it), reads
- * prep.json, and replays examples.jsonl as a self-test: every example's
- * raw input (or feature vector) goes through the spec and the network and
- * must give the recorded output: the same label and every probability
+ * lib/bundle: every file's digest, computed on a thread of its own while
+ * the rest of the load goes on; a file that does not match is the error
+ * reported, whatever else failed), rebuilds the network from MODEL.json's
+ * architecture ("arch", the input tensor's shape, the output width)
+ * without parameter memory, maps weights.safetensors read-only and points
+ * each of the model's tensors into the map, found by name and checked by
+ * shape (a missing, extra, mis-shaped or non-F32 tensor is MAAS_ECONFIG
+ * naming it): 100 MB of weights cost no copy and no memory beyond the
+ * page cache.  The map lives in the struct and goes with the model
+ * (maas_served_release).  It then reads prep.json, and replays
+ * examples.jsonl as a self-test, in forward passes of up to 64 examples
+ * (each pass reads every weight once): every example's raw input (or
+ * feature vector) goes through the spec and the network and must give
+ * the recorded output: the same label and every probability
  * within 1e-4, or the value within 1e-4 (relative beyond magnitude 1, the
  * precision of float32); a bundle that fails its self-test is refused with
  * MAAS_ECONFIG naming the example.  Other problems with MODEL.json or
@@ -57,8 +63,10 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
+#include "data/safetensors.h"
 #include "nn/model.h"
 #include "prep/prep.h"
 
@@ -67,7 +75,8 @@ struct maas_served {
 	char *version;           /* given at load ("1" by default) */
 	char *path;              /* where it was loaded from */
 	json_t *manifest;        /* MODEL.json (owned) */
-	struct maas_model model; /* eval only: no gradient memory */
+	struct maas_model model; /* eval only: its tensors point into weights */
+	struct maas_st weights;  /* weights.safetensors, mapped read-only for the model's life */
 	struct maas_spec spec;
 	int classification;
 	int out_dim;             /* logits per row */
@@ -79,7 +88,14 @@ struct maas_served {
 	int T;                   /* window length, 0 for tabular models */
 	double y_mean, y_std;    /* regression: value = output * std + mean */
 	size_t nexamples;        /* self-test examples replayed at load */
-	double load_seconds;     /* time to load and self-test */
+	size_t weights_bytes;    /* of the model's tensors */
+	const char *weights_copied; /* NULL when mapped, else why the weights are a copy (maas_st_copied) */
+	double load_seconds;     /* time to load and self-test, of which: */
+	double extract_seconds;  /*   unpacking a tar bundle */
+	double map_seconds;      /*   mapping the weights */
+	double selftest_seconds; /*   replaying the examples */
+	double digest_seconds;   /* digesting the bundle's files, beside the rest */
+	uint64_t digest_bytes;
 };
 
 /* version NULL means "1". */

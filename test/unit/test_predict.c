@@ -487,6 +487,77 @@ static void test_refused(void)
 	free(bad);
 }
 
+/* ---- a self-test of more examples than one forward pass takes ---- */
+
+static void test_many_examples(void)
+{
+	struct maas_served m;
+	struct maas_predict_ctx c;
+	struct maas_err e;
+	char *iris = path_in("iris.maas"), *many = path_in("many.maas");
+
+	if (!ok(maas_served_load(&m, iris, NULL, &e) == 0, "many: load iris: %s", e.msg))
+		goto out;
+	/* 72 examples (the 8 nine times), every other one as features */
+	json_t *ex = examples("iris.maas");
+	size_t n8 = json_array_size(ex);
+	maas_predict_ctx_init(&c, &m, 1);
+	struct maas_buf text;
+	maas_buf_init(&text);
+	for (size_t k = 0; k < 72; k++) {
+		json_t *one = json_deep_copy(json_array_get(ex, k % n8));
+		if (k % 2) {
+			const json_t *in = json_object_get(one, "input");
+			maas_predict_features(&m, &c, &in, 1);
+			json_t *f = json_array();
+			for (int j = 0; j < m.features; j++)
+				json_array_append_new(f, json_real(c.x[j]));
+			json_object_del(one, "input");
+			json_object_set_new(one, "features", f);
+		}
+		if (k == 66)   /* example 67 disagrees */
+			json_object_set_new(json_object_get(json_object_get(one, "output"), "probabilities"), "setosa",
+					    json_real(2));
+		char *line = json_dumps(one, JSON_COMPACT);
+		maas_buf_addstr(&text, line);
+		maas_buf_addstr(&text, "\n");
+		free(line);
+		json_decref(one);
+	}
+	maas_predict_ctx_release(&c);
+	maas_served_release(&m);
+	char *at = strstr(text.data, "\"setosa\":2.0");
+	is_int(copy_bundle(iris, many, "examples.jsonl", "examples.jsonl", text.data, text.len, &e), 0,
+	       "many: write 72 examples with a wrong one: %s", e.msg);
+	is_int(maas_served_load(&m, many, NULL, &e), -1, "many: refused");
+	ok(strstr(e.msg, "self-test example 67 gives probability 0.") != NULL &&
+	   strstr(e.msg, "for 'setosa', expected 2") != NULL, "many: names example 67: %s", e.msg);
+	/* put it right: the other value of setosa in that example's line */
+	if (at) {
+		json_t *right = json_array_get(ex, 66 % n8);
+		char *num = xasprintf("%.9g", json_number_value(json_object_get(json_object_get(json_object_get(right,
+			"output"), "probabilities"), "setosa")));
+		struct maas_buf fixed;
+		maas_buf_init(&fixed);
+		maas_buf_add(&fixed, text.data, (size_t)(at - text.data) + strlen("\"setosa\":"));
+		maas_buf_addstr(&fixed, num);
+		const char *rest = at + strlen("\"setosa\":2.0");
+		maas_buf_addstr(&fixed, rest);
+		is_int(copy_bundle(iris, many, "examples.jsonl", "examples.jsonl", fixed.data, fixed.len, &e), 0,
+		       "many: rewrite the example");
+		is_int(maas_served_load(&m, many, NULL, &e), 0, "many: 72 examples pass: %s", e.msg);
+		is_int(m.nexamples, 72, "many: 72 replayed");
+		maas_served_release(&m);
+		maas_buf_release(&fixed);
+		free(num);
+	}
+	maas_buf_release(&text);
+	json_decref(ex);
+out:
+	free(iris);
+	free(many);
+}
+
 /* ---- threads ---- */
 
 struct job {
@@ -572,6 +643,7 @@ int main(void)
 	test_cars();
 	test_gru();
 	test_threads();
+	test_many_examples();
 	test_refused();
 	maas_remove_tree(dir, &e);
 	return done_testing();
