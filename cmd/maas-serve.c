@@ -233,7 +233,7 @@ static void split_operand(const char *arg, char **name, char **version, const ch
 	*path = eq + 1;
 }
 
-/* -v: where a model's load time went (maas-serve(1), DIAGNOSTICS) */
+/* -v: where a model's load time went (maas-serve(1), Loading) */
 static void say_loaded(const struct maas_served *m)
 {
 	char tar[64] = "", how[128] = "mapped";

@@ -21,18 +21,14 @@ setup_file() {
 }
 
 setup() {
-	need_vega
-	SCRATCH=$(mktemp -d "${BATS_TMPDIR:-/tmp}/maas-test.XXXXXX")
-	cd "$SCRATCH" || return 1
+	serve_setup
 	WIDE=$BATS_FILE_TMPDIR/wide.maas
 	SMALL=$BATS_FILE_TMPDIR/small.maas
-	SERVER_PID=
 	"$PY" -c 'import json; print(json.dumps({"instances": [json.loads(open("'"$WIDE"'/examples.jsonl").readline())["input"]]}))' > rec.json
 }
 
 teardown() {
-	stop_server
-	cd / && rm -rf "$SCRATCH"
+	serve_teardown
 }
 
 # setosa: the probability of setosa the server gives for rec.json now
