@@ -437,7 +437,19 @@ int main(int argc, char **argv)
 
 	/* requests run in parallel on the worker threads: each forward pass on one BLAS thread */
 	blas.threads = c.stdin_bundle ? c.threads : 1;
-	if (maas_blas_init(&blas, &e))
+	/* OpenBLAS starts its thread pool as it loads: with the stop signals
+	 * blocked there, they go to the thread that waits for them
+	 * (server_mode), never to a pool thread that would end the process
+	 * without the drain */
+	sigset_t stop, old;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, &old);
+	rc = maas_blas_init(&blas, &e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
 		return maas_report_error(&e);
 	maas_verbose("%s", maas_blas_describe());
 	c.http.threads = c.threads;
