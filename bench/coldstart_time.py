@@ -12,8 +12,9 @@ run's are printed.  --drop-caches writes 3 to /proc/sys/vm/drop_caches
 run, for cold-cache figures.
 
 Prints one line per run and a summary line:
-    LABEL: min 81.2 ms, median 84.0 ms, max 90.3 ms over 10 runs
-and, last, the median alone on a line "median_ms 84.0" for the caller.
+    LABEL: min 81.2 ms, median 84.0 ms, max 90.3 ms over 10 runs; the load alone (-v): median 67.0 ms
+(the load from maas-serve -v's "loaded ... in N ms" lines, summed over the
+models) and, last, the median alone on a line "median_ms 84.0" for the caller.
 """
 import argparse
 import os
@@ -63,20 +64,24 @@ def main():
     ap.add_argument("cmd", nargs="+")
     a = ap.parse_args()
 
-    times, err = [], ""
+    times, loads, err = [], [], ""
     for i in range(a.runs):
         if a.drop_caches:
             drop_caches()
         ms, err = one_run(a.cmd, a.timeout)
         times.append(ms)
         said = re.search(r"ready ([0-9.]+) ms after start", err)
-        print("  run %2d: %7.1f ms%s" % (i + 1, ms, "  (maas-serve: ready %s ms after main began)" % said.group(1)
-                                         if said else ""))
+        load = [float(x) for x in re.findall(r": loaded '.*' in ([0-9.]+) ms", err)]
+        if load:
+            loads.append(sum(load))
+        print("  run %2d: %7.1f ms%s%s" % (i + 1, ms, "  load %.1f ms" % sum(load) if load else "",
+                                           "  (ready %s ms after main began)" % said.group(1) if said else ""))
     for line in err.splitlines():
         if re.search(r": loaded '|: ready ", line):
             print("  last run said: " + line)
-    print("%s: min %.1f ms, median %.1f ms, max %.1f ms over %d runs" % (
-        a.label, min(times), statistics.median(times), max(times), len(times)))
+    print("%s: min %.1f ms, median %.1f ms, max %.1f ms over %d runs%s" % (
+        a.label, min(times), statistics.median(times), max(times), len(times),
+        "; the load alone (-v): median %.1f ms" % statistics.median(loads) if loads else ""))
     print("median_ms %.1f" % statistics.median(times))
 
 

@@ -54,7 +54,7 @@ weights_map() {
 	# loaded 'iris' version 1 from '...' in 12.3 ms: 4.2 MB of weights mapped in 0.05 ms,
 	# 8 examples replayed in 1.0 ms, 4.2 MB digested in 3.1 ms meanwhile
 	grep -E "^maas-serve: loaded 'iris' version 1 from '$WIDE' in [0-9.]+ ms: 4\.2 MB of weights mapped in [0-9.]+ ms, 8 examples replayed in [0-9.]+ ms, 4\.2 MB digested in [0-9.]+ ms meanwhile$" serve.err
-	grep -E '^maas-serve: ready [0-9.]+ ms after start$' serve.err
+	grep -E '^maas-serve: ready [0-9.]+ ms after start: models loaded by [0-9.]+ ms, the server started in [0-9.]+ ms$' serve.err
 	# one read-only map of the whole file, not one page of it copied
 	real=$(realpath "$WIDE/weights.safetensors")
 	weights_map "weights\\.safetensors" > maps
