@@ -348,10 +348,13 @@ static int server_mode(struct cli *c, char **bundles, int n)
 		     (t_ready - started) * 1e3, (t_loaded - started) * 1e3, (t_ready - t_loaded) * 1e3);
 	maas_info("serving %d model%s on %s", n, n == 1 ? "" : "s", maas_http_url(h));
 	if (c->http.batch_delay_us > 0) {
-		const struct maas_registry *reg = maas_http_registry(h);
+		/* which models batching pays for: measured now that requests are
+		 * answered (unbatched until then), not before readiness */
+		struct maas_registry *reg = maas_http_registry(h);
+		maas_registry_probe(reg);
 		for (size_t i = 0; i < reg->n; i++) {
 			const struct maas_reg_entry *en = reg->rows[i].cur;
-			double us = en->batch_gain_s * 1e6;
+			double us = atomic_load(&en->batch_gain_s) * 1e6;
 			maas_verbose("batching '%s' version %s: %s (a row saves %.1f us of compute in a pass of %d, "
 				     "--batch-min-gain %g)", en->m.name, en->m.version,
 				     us >= c->http.batch_min_gain_us ? "on" : "off", us, MAAS_BATCHER_PROBE,

@@ -35,12 +35,12 @@
  * Whether it pays: queueing a request costs its connection a suspension
  * and a resumption (system calls and a wake-up, about 10 to 20
  * microseconds on a loaded two-core machine), and a pass of several rows
- * saves only what the matrix products save (OpenBLAS packs the weights for
- * all but the smallest products).  maas_batcher_gain measures, when a
- * model is loaded, how much of a one-row pass a row saves in a pass of
- * MAAS_BATCHER_PROBE rows; the server batches a model only when that
- * gain reaches its --batch-min-gain, and computes the others' requests at
- * once, in parallel, without the queue.
+ * saves only what the matrix products save.  maas_batcher_gain measures
+ * how much of a one-row pass a row saves in a pass of MAAS_BATCHER_PROBE
+ * rows (registry.h: once the server is ready, and before a reload swaps);
+ * the server batches a model only when that gain reaches its
+ * --batch-min-gain, and computes the others' requests at once, in
+ * parallel, without the queue.
  *
  * Deadlines: a job whose request arrived more than deadline_ms before its
  * batch is formed is not computed: it is done with late = 1 (the server

@@ -431,10 +431,11 @@ static void wake(struct maas_batcher_job *j)
 }
 
 /* Whether requests to s go through the batcher: batching is on and a row
- * saves enough in a batch (batcher.h). */
+ * saves enough in a batch (batcher.h), or every model is batched. */
 static int batched(const struct maas_http *h, const struct slot *s)
 {
-	return h->o.batch_delay_us > 0 && s->batch_gain_s * 1e6 >= h->o.batch_min_gain_us;
+	double gain = atomic_load(&s->batch_gain_s); /* < 0: not measured yet */
+	return h->o.batch_delay_us > 0 && (h->o.batch_min_gain_us <= 0 || (gain >= 0 && gain * 1e6 >= h->o.batch_min_gain_us));
 }
 
 /* A prediction of n rows for model s (a reference the reply holds). */

@@ -36,13 +36,22 @@ static struct maas_reg_entry *entry_new(struct maas_served *m, int max_batch)
 	en->input_name = in ? in : "input";
 	en->K = en->m.classification ? en->m.nlabels : 0;
 	en->max_batch = max_batch;
-	struct maas_predict_ctx c;
-	maas_predict_ctx_init(&c, &en->m, MAAS_BATCHER_PROBE);
-	en->batch_gain_s = maas_batcher_gain(&en->m, &c);
-	maas_predict_ctx_release(&c);
+	atomic_init(&en->batch_gain_s, -1.0);
 	atomic_init(&en->refs, 1);
 	pthread_mutex_init(&en->lock, NULL);
 	return en;
+}
+
+/* Measures en's batching gain (batcher.h) if it has none yet. */
+static void probe(struct maas_reg_entry *en)
+{
+	struct maas_predict_ctx c;
+
+	if (atomic_load(&en->batch_gain_s) >= 0)
+		return;
+	maas_predict_ctx_init(&c, &en->m, MAAS_BATCHER_PROBE);
+	atomic_store(&en->batch_gain_s, maas_batcher_gain(&en->m, &c));
+	maas_predict_ctx_release(&c);
 }
 
 static void entry_free(struct maas_reg_entry *en)
@@ -100,6 +109,23 @@ void maas_registry_add(struct maas_registry *r, struct maas_served *m)
 	r->n++;
 	pthread_mutex_unlock(&r->lock);
 	count_load(r, row->name, row->version, 1, row->cur->m.load_seconds);
+}
+
+void maas_registry_probe(struct maas_registry *r)
+{
+	pthread_mutex_lock(&r->load_lock); /* no reload swaps an entry meanwhile */
+	for (size_t i = 0; i < r->n; i++) {
+		struct maas_reg_entry *en;
+		pthread_mutex_lock(&r->lock);
+		en = r->rows[i].cur;
+		if (en)
+			atomic_fetch_add(&en->refs, 1);
+		pthread_mutex_unlock(&r->lock);
+		if (en)
+			probe(en);
+		maas_reg_entry_put(en);
+	}
+	pthread_mutex_unlock(&r->load_lock);
 }
 
 static int version_cmp(const char *a, const char *b)
@@ -198,6 +224,7 @@ static int reload_row(struct maas_registry *r, size_t i, struct maas_err *e)
 	free(m.name); /* served under the row's name (NAME=BUNDLE may rename it) */
 	m.name = xstrdup(row->name);
 	en = entry_new(&m, r->max_batch);
+	probe(en);
 	pthread_mutex_lock(&r->lock);
 	old = row->cur;
 	row->cur = en;

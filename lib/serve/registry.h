@@ -47,7 +47,8 @@ struct maas_reg_entry {
 	const char *input_name;    /* MODEL.json inputs.tensor.name, or "input" (points into m.manifest) */
 	int K;                     /* probability columns (classification), else 0 */
 	int max_batch;             /* rows per forward pass of the pooled contexts */
-	double batch_gain_s;       /* serve/batcher.h: maas_batcher_gain, measured when added */
+	_Atomic double batch_gain_s; /* serve/batcher.h: maas_batcher_gain; < 0 until measured
+				      (maas_registry_probe; a reload measures before it swaps) */
 	atomic_long refs;
 	pthread_mutex_t lock;      /* the pool */
 	struct maas_reg_ctx *free; /* idle prediction contexts */
@@ -76,6 +77,12 @@ void maas_registry_release(struct maas_registry *r);
 /* Adds a loaded model (taken over; *m is zeroed) as a new row that
  * reloads from m->path.  Records the load in the metrics. */
 void maas_registry_add(struct maas_registry *r, struct maas_served *m);
+
+/* Measures maas_batcher_gain for every entry that has no measure yet
+ * (those added by maas_registry_add): a few forward passes each, so a
+ * server calls it once it is ready rather than delay readiness; until
+ * then its models are not batched. */
+void maas_registry_probe(struct maas_registry *r);
 
 /* What maas_registry_get found. */
 enum { MAAS_REG_OK = 0, MAAS_REG_NO_MODEL = -1, MAAS_REG_NO_VERSION = -2, MAAS_REG_UNLOADED = -3 };

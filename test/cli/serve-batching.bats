@@ -109,6 +109,17 @@ metric() {
 	grep -q '^maas_batch_rows_bucket{model="iris",version="1",le="+Inf"} '"$passes"'$' metrics
 }
 
+# wait_for REGEX FILE: up to 10 s for a line of FILE to match
+wait_for() {
+	for _ in $(seq 200); do
+		grep -q "$1" "$2" && return 0
+		sleep 0.05
+	done
+	echo "no line matches '$1' in $2:"
+	cat "$2"
+	return 1
+}
+
 # predict N: POST records body N to the records API, the answer in out.N
 predict() {
 	curl -s -m 10 -o "out.$1" -w '%{http_code}\n' -d @"$B/rec$1.json" "$URL/v1/models/iris:predict" > "code.$1"
@@ -192,7 +203,8 @@ EOF
 
 @test "a model whose rows save little in a batch is not batched; -v says why" {
 	start_server -v --batch-delay 50000 --threads 16 "$IRIS"
-	grep -q "batching 'iris' version 1: off (a row saves [0-9.]* us of compute in a pass of 4, --batch-min-gain 20)" serve.err
+	# the measure comes once the server answers
+	wait_for "batching 'iris' version 1: off (a row saves [0-9.]* us of compute in a pass of 4, --batch-min-gain 20)" serve.err
 	export -f infer
 	export B URL
 	seq 0 15 | timeout 60 xargs -P 8 -I{} bash -c 'infer {} big'
@@ -204,7 +216,7 @@ EOF
 	# a wide layer: one row alone costs far more than its share of four
 	"$MAAS_BIN/maas-train" -q -e 1 -a dense:2048,relu,dense:2048,relu -o wide.maas "$BATS_FILE_TMPDIR/iris.safetensors"
 	start_server -v wide.maas
-	grep -q "batching 'iris' version 1: on (a row saves" serve.err
+	wait_for "batching 'iris' version 1: on (a row saves" serve.err
 }
 
 @test "bad batching options are usage errors" {
