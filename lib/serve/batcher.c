@@ -1,6 +1,6 @@
 /*
- * batcher.c - dynamic batching led by the thread that finds the lane idle
- * (see batcher.h for the design).
+ * batcher.c - dynamic batching: a lone request computed by its own thread,
+ * queued ones by the batcher's thread (see batcher.h for the design).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -52,9 +52,12 @@ double maas_batcher_gain(const struct maas_served *m, struct maas_predict_ctx *c
 	return best[0] > best[1] && best[1] < 1e30 ? best[0] - best[1] : 0;
 }
 
-void maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, const atomic_long *in_flight,
-		       struct maas_serve_metrics *metrics)
+static void *thread_main(void *arg);
+
+int maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, const atomic_long *in_flight,
+		      struct maas_serve_metrics *metrics, struct maas_err *e)
 {
+	int err;
 	pthread_condattr_t ca;
 
 	memset(b, 0, sizeof *b);
@@ -62,44 +65,71 @@ void maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, cons
 	b->in_flight = in_flight;
 	b->max_rows = max_rows < 1 ? 1 : max_rows;
 	b->delay_us = delay_us < 0 ? 0 : delay_us;
+	for (int i = 0; i < MAAS_BATCHER_LANES; i++) {
+		pthread_mutex_init(&b->lanes[i].lock, NULL);
+		atomic_init(&b->lanes[i].coming, 0);
+	}
+	b->waits = xcalloc((size_t)b->max_rows, sizeof *b->waits);
+	pthread_mutex_init(&b->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	for (int i = 0; i < MAAS_BATCHER_LANES; i++) {
-		struct maas_batcher_lane *l = &b->lanes[i];
-		pthread_mutex_init(&l->lock, NULL);
-		atomic_init(&l->coming, 0);
-		pthread_cond_init(&l->arrive, &ca);
-		l->waits = xcalloc((size_t)b->max_rows, sizeof *l->waits);
-	}
+	pthread_cond_init(&b->work, &ca);
 	pthread_condattr_destroy(&ca);
+	if ((err = pthread_create(&b->thread, NULL, thread_main, b))) {
+		b->started = 1; /* what release frees; there is no thread to join */
+		b->stop = 1;
+		errno = err;
+		return maas_err_sys(e, MAAS_EOS, "cannot start the batching thread");
+	}
+	b->started = 2;
+	return 0;
 }
 
 void maas_batcher_release(struct maas_batcher *b)
 {
-	if (!b->max_rows)
+	if (!b->started)
 		return;
-	for (int i = 0; i < MAAS_BATCHER_LANES; i++) {
-		struct maas_batcher_lane *l = &b->lanes[i];
-		pthread_cond_destroy(&l->arrive);
-		pthread_mutex_destroy(&l->lock);
-		free(l->x);
-		free(l->probs);
-		free(l->out);
-		free(l->waits);
+	if (b->started == 2) {
+		pthread_mutex_lock(&b->lock);
+		b->stop = 1;
+		pthread_cond_signal(&b->work);
+		pthread_mutex_unlock(&b->lock);
+		pthread_join(b->thread, NULL);
 	}
+	for (int i = 0; i < MAAS_BATCHER_LANES; i++)
+		pthread_mutex_destroy(&b->lanes[i].lock);
+	pthread_cond_destroy(&b->work);
+	pthread_mutex_destroy(&b->lock);
+	free(b->x);
+	free(b->probs);
+	free(b->out);
+	free(b->waits);
 	memset(b, 0, sizeof *b);
 }
 
-/* Whether the leader should stop waiting for company.  Under the lock. */
-static int ready(const struct maas_batcher *b, const struct maas_batcher_lane *l)
+/* Something for the batcher's thread to look at. */
+static void poke(struct maas_batcher *b)
 {
-	if (l->queued_rows >= b->max_rows || atomic_load(&l->coming) <= 0)
-		return 1;
-	return b->in_flight && l->queued >= atomic_load(b->in_flight);
+	pthread_mutex_lock(&b->lock);
+	b->todo++;
+	pthread_cond_signal(&b->work);
+	pthread_mutex_unlock(&b->lock);
 }
 
-/* Runs the jobs of a batch (one model, rows in all) outside the lock. */
-static void run(struct maas_batcher_lane *l, struct maas_batcher_job *batch, int rows)
+/* Whether the thread should stop waiting for company in lane l: under
+ * b->lock, takes l's lock. */
+static int ready(const struct maas_batcher *b, struct maas_batcher_lane *l)
+{
+	int r;
+	pthread_mutex_lock(&l->lock);
+	r = l->queued_rows >= b->max_rows || atomic_load(&l->coming) <= 0 ||
+	    (b->in_flight && l->queued >= atomic_load(b->in_flight));
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+/* Runs the jobs of a batch (one model, rows in all). */
+static void run(struct maas_batcher *b, struct maas_batcher_job *batch, int rows)
 {
 	const struct maas_served *m = batch->m;
 	struct maas_predict_ctx *c = batch->c; /* its owner does not use it while the job waits */
@@ -111,15 +141,15 @@ static void run(struct maas_batcher_lane *l, struct maas_batcher_job *batch, int
 		batch->rc = maas_predict_tensor(m, c, batch->x, batch->n, batch->out, batch->probs, &batch->e);
 		return;
 	}
-	xgrow(&l->x, &l->xcap, r * row, sizeof *l->x);
-	xgrow(&l->out, &l->ocap, r, sizeof *l->out);
+	xgrow(&b->x, &b->xcap, r * row, sizeof *b->x);
+	xgrow(&b->out, &b->ocap, r, sizeof *b->out);
 	if (K)
-		xgrow(&l->probs, &l->pcap, r * K, sizeof *l->probs);
+		xgrow(&b->probs, &b->pcap, r * K, sizeof *b->probs);
 	for (j = batch; j; j = j->next) {
-		memcpy(l->x + at * row, j->x, (size_t)j->n * row * sizeof *l->x);
+		memcpy(b->x + at * row, j->x, (size_t)j->n * row * sizeof *b->x);
 		at += (size_t)j->n;
 	}
-	if (maas_predict_tensor(m, c, l->x, rows, l->out, K ? l->probs : NULL, &e)) {
+	if (maas_predict_tensor(m, c, b->x, rows, b->out, K ? b->probs : NULL, &e)) {
 		/* whose fault: each job alone, with its own instance numbers */
 		for (j = batch; j; j = j->next)
 			j->rc = maas_predict_tensor(m, c, j->x, j->n, j->out, j->probs, &j->e);
@@ -127,29 +157,28 @@ static void run(struct maas_batcher_lane *l, struct maas_batcher_job *batch, int
 	}
 	at = 0;
 	for (j = batch; j; j = j->next) {
-		memcpy(j->out, l->out + at, (size_t)j->n * sizeof *j->out);
+		memcpy(j->out, b->out + at, (size_t)j->n * sizeof *j->out);
 		if (j->probs && K)
-			memcpy(j->probs, l->probs + at * K, (size_t)j->n * K * sizeof *j->probs);
+			memcpy(j->probs, b->probs + at * K, (size_t)j->n * K * sizeof *j->probs);
 		j->rc = 0;
 		at += (size_t)j->n;
 	}
 }
 
-/* Wakes the jobs of list, except me; none of them is touched afterwards
- * (their owners may free them at once). */
-static void wake_all(struct maas_batcher_job *list, const struct maas_batcher_job *me)
+/* Wakes the jobs of list; none of them is touched afterwards (their
+ * owners may free them at once). */
+static void wake_all(struct maas_batcher_job *list)
 {
 	while (list) {
 		struct maas_batcher_job *j = list;
 		list = j->next;
 		j->next = NULL;
-		if (j != me)
-			j->wake(j);
+		j->wake(j);
 	}
 }
 
 /* Takes the queued jobs of the first job's model in arrival order while
- * they fit in max_rows; late ones go to *late.  Under the lock. */
+ * they fit in max_rows; late ones go to *late.  Under l's lock. */
 static struct maas_batcher_job *take(struct maas_batcher *b, struct maas_batcher_lane *l, int *rows, int *k,
 				     struct maas_batcher_job **late)
 {
@@ -184,12 +213,12 @@ static struct maas_batcher_job *take(struct maas_batcher *b, struct maas_batcher
 		*tail = j;
 		tail = &j->next;
 		*rows += j->n;
-		l->waits[(*k)++] = j->queue_s;
+		b->waits[(*k)++] = j->queue_s;
 	}
 	return batch;
 }
 
-/* Waits, lock held, until ready or delay_us have passed. */
+/* Waits, under b->lock, until lane l is ready or delay_us have passed. */
 static void wait_for_company(struct maas_batcher *b, struct maas_batcher_lane *l)
 {
 	struct timespec dl;
@@ -201,36 +230,69 @@ static void wait_for_company(struct maas_batcher *b, struct maas_batcher_lane *l
 	dl.tv_nsec += (b->delay_us % 1000000) * 1000;
 	if (dl.tv_nsec >= 1000000000L)
 		dl.tv_sec++, dl.tv_nsec -= 1000000000L;
-	while (!ready(b, l))
-		if (pthread_cond_timedwait(&l->arrive, &l->lock, &dl) == ETIMEDOUT)
+	while (!b->stop && !ready(b, l))
+		if (pthread_cond_timedwait(&b->work, &b->lock, &dl) == ETIMEDOUT)
 			break;
 }
 
-/* Leads lane l until its queue is empty.  Called and returns with the
- * lock held. */
-static void lead(struct maas_batcher *b, struct maas_batcher_lane *l, const struct maas_batcher_job *me)
+/* One batch of lane l, if it has queued jobs and no pass running: 1 if it
+ * ran one.  Called and returns with b->lock held. */
+static int one_batch(struct maas_batcher *b, struct maas_batcher_lane *l)
 {
-	while (l->head) {
-		struct maas_batcher_job *batch, *late = NULL;
-		int rows, k;
+	struct maas_batcher_job *batch, *late = NULL;
+	int rows, k, idle;
 
-		wait_for_company(b, l);
-		batch = take(b, l, &rows, &k, &late);
+	pthread_mutex_lock(&l->lock);
+	idle = l->head && !l->busy;
+	pthread_mutex_unlock(&l->lock);
+	if (!idle)
+		return 0;
+	wait_for_company(b, l);
+	pthread_mutex_lock(&l->lock);
+	if (!l->head || l->busy) { /* cannot happen: only this thread takes jobs */
 		pthread_mutex_unlock(&l->lock);
-		if (batch) {
-			const struct maas_served *m = batch->m;
-			double t0 = maas_now(), took;
-			run(l, batch, rows);
-			took = maas_now() - t0;
-			for (struct maas_batcher_job *j = batch; j; j = j->next)
-				j->compute_s = took;
-			if (b->metrics) /* before waking: the jobs hold m alive */
-				maas_serve_metrics_batch(b->metrics, m->name, m->version, rows, l->waits, (size_t)k);
-		}
-		wake_all(batch, me);
-		wake_all(late, me);
-		pthread_mutex_lock(&l->lock);
+		return 0;
 	}
+	l->busy = 1;
+	batch = take(b, l, &rows, &k, &late);
+	pthread_mutex_unlock(&l->lock);
+	pthread_mutex_unlock(&b->lock);
+
+	if (batch) {
+		const struct maas_served *m = batch->m;
+		double t0 = maas_now(), took;
+		run(b, batch, rows);
+		took = maas_now() - t0;
+		for (struct maas_batcher_job *j = batch; j; j = j->next)
+			j->compute_s = took;
+		if (b->metrics) /* before waking: the jobs hold m alive */
+			maas_serve_metrics_batch(b->metrics, m->name, m->version, rows, b->waits, (size_t)k);
+	}
+	wake_all(batch);
+	wake_all(late);
+
+	pthread_mutex_lock(&b->lock);
+	pthread_mutex_lock(&l->lock);
+	l->busy = 0;
+	pthread_mutex_unlock(&l->lock);
+	return 1;
+}
+
+static void *thread_main(void *arg)
+{
+	struct maas_batcher *b = arg;
+
+	pthread_mutex_lock(&b->lock);
+	while (!b->stop) {
+		int ran = 0;
+		b->todo = 0;
+		for (int i = 0; i < MAAS_BATCHER_LANES; i++)
+			ran |= one_batch(b, &b->lanes[i]);
+		if (!ran && !b->todo && !b->stop)
+			pthread_cond_wait(&b->work, &b->lock);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
 }
 
 void maas_batcher_announce(struct maas_batcher *b, const struct maas_served *m)
@@ -246,11 +308,8 @@ void maas_batcher_withdraw(struct maas_batcher *b)
 	if (!l)
 		return;
 	announced = NULL;
-	pthread_mutex_lock(&l->lock);
 	atomic_fetch_sub(&l->coming, 1);
-	if (l->leading) /* it may be waiting for this one */
-		pthread_cond_signal(&l->arrive);
-	pthread_mutex_unlock(&l->lock);
+	poke(b); /* the thread may be waiting for this one */
 }
 
 int maas_batcher_submit(struct maas_batcher *b, struct maas_batcher_job *j)
@@ -270,6 +329,28 @@ int maas_batcher_submit(struct maas_batcher *b, struct maas_batcher_job *j)
 	}
 	j->queued_at = maas_now();
 	pthread_mutex_lock(&l->lock);
+	if (announced == l) {
+		atomic_fetch_sub(&l->coming, 1);
+		announced = NULL;
+	}
+	if (!l->busy && !l->head) { /* idle: computed here, at once */
+		double zero = 0, t0;
+		int more;
+		l->busy = 1;
+		pthread_mutex_unlock(&l->lock);
+		t0 = maas_now();
+		j->rc = maas_predict_tensor(j->m, j->c, j->x, j->n, j->out, j->probs, &j->e);
+		j->compute_s = maas_now() - t0;
+		if (b->metrics)
+			maas_serve_metrics_batch(b->metrics, j->m->name, j->m->version, j->n, &zero, 1);
+		pthread_mutex_lock(&l->lock);
+		l->busy = 0;
+		more = l->head != NULL;
+		pthread_mutex_unlock(&l->lock);
+		if (more) /* queued meanwhile: the thread's turn */
+			poke(b);
+		return 0;
+	}
 	if (l->tail)
 		l->tail->next = j;
 	else
@@ -279,19 +360,8 @@ int maas_batcher_submit(struct maas_batcher *b, struct maas_batcher_job *j)
 	l->queued_rows += j->n;
 	if (b->metrics)
 		atomic_fetch_add(&b->metrics->queued, 1);
-	if (announced == l) {
-		atomic_fetch_sub(&l->coming, 1);
-		announced = NULL;
-	}
-	if (l->leading) { /* the leader will compute it and wake it */
-		j->park(j);
-		pthread_cond_signal(&l->arrive);
-		pthread_mutex_unlock(&l->lock);
-		return 1;
-	}
-	l->leading = 1;
-	lead(b, l, j);
-	l->leading = 0;
+	j->park(j);
 	pthread_mutex_unlock(&l->lock);
-	return 0;
+	poke(b);
+	return 1;
 }

@@ -5,32 +5,30 @@
  *
  * Design: a request whose rows are ready submits a job (caller memory,
  * usually part of the request's state) to the batcher's lane for its
- * model (a lane has a mutex, a condition variable and a FIFO queue).
- *   - If no thread is computing in the lane, the submitting thread
- *     becomes its leader: it may wait for company (below), then runs
- *     the queued jobs of the first job's model in arrival order, as many
- *     as fit in max_rows, as one maas_predict_tensor outside the lock,
- *     copies each job's answers into the job's memory, and goes on with
- *     the next batch until the queue is empty.  Its own job is answered
- *     when maas_batcher_submit returns 0.
+ * model (a lane has a mutex and a FIFO queue).
+ *   - If the lane is idle (no pass running, nothing queued), the
+ *     submitting thread computes the job at once, alone, and
+ *     maas_batcher_submit returns 0: a lone request never waits.
  *   - Otherwise the job is queued and maas_batcher_submit returns 1: the
  *     job's park callback has run under the lane's lock (the server
  *     suspends the connection there, so the thread goes on serving other
- *     connections), and the leader calls the job's wake callback, from
- *     its own thread, once the job is done (the server resumes the
- *     connection and answers).
- * So a request never blocks a thread while it waits; there is no thread
- * of the batcher's own and nothing to hand over when the load is light:
- * a lone request is computed at once by the thread that parsed it, and
- * requests that arrive during a forward pass form the next one.  The
- * queue always has a leader (a leader leaves only when the queue is
- * empty, checked under the lock), so a queued job is always computed.
+ *     connections).  The batcher's own thread takes the queued jobs of
+ *     the first job's model in arrival order, as many as fit in max_rows,
+ *     once the lane is idle, runs them as one maas_predict_tensor,
+ *     copies each job's answers into the job's memory and calls the
+ *     job's wake callback (the server resumes the connection and
+ *     answers); then the next batch, lane after lane, until every queue
+ *     is empty.
+ * So no request blocks a thread while it waits, and no worker thread is
+ * kept from its other connections by others' passes (under a steady load
+ * the queue may never empty; one thread of the batcher's own drains it).
+ * Requests that arrive during a pass form the next one.
  *
  * Waiting for company: while other requests to the lane are on their way
  * (announced with maas_batcher_announce, their bodies still being
- * parsed), a leader waits for them, up to delay_us, max_rows queued rows,
- * or as many queued jobs as requests in flight.  A leader does not wait
- * when nothing is announced.
+ * parsed), the batcher's thread waits for them before it takes a batch,
+ * up to delay_us, max_rows queued rows, or as many queued jobs as requests
+ * in flight.  It does not wait when nothing is announced.
  *
  * Whether it pays: queueing a request costs its connection a suspension
  * and a resumption (system calls and a wake-up, about 10 to 20
@@ -49,8 +47,8 @@
  * Models are told apart by pointer, so a reloaded model (registry.h) is
  * never batched with its predecessor; the caller holds its model and its
  * context alive until the job is done.  The context of a queued job may
- * be used by the leader for a batch while the job waits (its owner does
- * not use it meanwhile).
+ * be used by the batcher's thread for a batch while the job waits (its
+ * owner does not use it meanwhile).
  *
  * If a batched pass fails (a feature that is not finite), each job is run
  * alone so that its error is its own ("instance N" counts within the job).
@@ -61,7 +59,8 @@
  * the jobs queued now (maas_queue_depth).
  *
  * Threads: maas_batcher_submit may be called from any number of threads
- * at once; init and release from one thread while no job is queued.
+ * at once; init (which starts the batcher's thread) and release (which
+ * stops it) from one thread while no job is queued.
  *
  * Ownership: maas_batcher_init fills a caller-owned struct (the in-flight
  * gauge and the metrics are borrowed and must outlive it);
@@ -94,7 +93,7 @@ struct maas_batcher_job {
 	double t0;                      /* the request's arrival (maas_now), for the deadline */
 	double deadline_ms;             /* 0: none */
 	void (*park)(struct maas_batcher_job *j);  /* queued: called under the lane's lock */
-	void (*wake)(struct maas_batcher_job *j);  /* a queued job is done: called by the leader */
+	void (*wake)(struct maas_batcher_job *j);  /* a queued job is done: called by the batcher's thread */
 	void *arg;                      /* the caller's, for park and wake */
 	/* the results, once done: */
 	int rc;                         /* 0, or -1 with e */
@@ -108,23 +107,29 @@ struct maas_batcher_job {
 
 struct maas_batcher_lane {
 	pthread_mutex_t lock;
-	pthread_cond_t arrive;              /* a job was queued or an announcement withdrawn */
 	struct maas_batcher_job *head, *tail;
-	int queued, queued_rows, leading;
+	int queued, queued_rows, busy;      /* busy: a pass is running */
 	atomic_int coming;                  /* announced, not yet submitted */
-	/* the leader's scratch, grown as needed: */
-	float *x, *probs;
-	struct maas_prediction *out;
-	size_t xcap, pcap, ocap;
-	double *waits;                      /* [max_rows] queue seconds of the jobs taken */
 };
 
 struct maas_batcher {
 	struct maas_serve_metrics *metrics; /* borrowed, or NULL */
 	const atomic_long *in_flight;       /* borrowed requests-in-flight gauge, or NULL */
 	int max_rows;                       /* rows per forward pass */
-	long delay_us;                      /* the longest a leader waits for company */
+	long delay_us;                      /* the longest the thread waits for company */
 	struct maas_batcher_lane lanes[MAAS_BATCHER_LANES];
+	/* the batcher's thread and what wakes it: */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t work;                /* a job was queued, a lane turned idle, an
+					       announcement was withdrawn, or stop */
+	long todo;                          /* changes of the above not yet looked at */
+	int stop, started;                  /* started: 1 initialised, 2 with the thread */
+	/* the thread's scratch, grown as needed: */
+	float *x, *probs;
+	struct maas_prediction *out;
+	size_t xcap, pcap, ocap;
+	double *waits;                      /* [max_rows] queue seconds of the jobs taken */
 };
 
 /* The seconds of forward pass one row saves in a pass of
@@ -133,13 +138,14 @@ struct maas_batcher {
  * MAAS_BATCHER_PROBE rows); 0 when it saves nothing. */
 double maas_batcher_gain(const struct maas_served *m, struct maas_predict_ctx *c);
 
-/* max_rows >= 1 (smaller is taken as 1), delay_us >= 0. */
-void maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, const atomic_long *in_flight,
-		       struct maas_serve_metrics *metrics);
+/* max_rows >= 1 (smaller is taken as 1), delay_us >= 0.  Starts the
+ * batcher's thread (MAAS_EOS when it cannot; release is still needed). */
+int maas_batcher_init(struct maas_batcher *b, int max_rows, long delay_us, const atomic_long *in_flight,
+		      struct maas_serve_metrics *metrics, struct maas_err *e);
 void maas_batcher_release(struct maas_batcher *b);
 
 /* The calling thread will soon submit a job for m (it is parsing the
- * request): a leader may wait for it (up to delay_us).  The thread's next
+ * request): the batcher's thread may wait for it (up to delay_us).  The thread's next
  * maas_batcher_submit, or maas_batcher_withdraw, ends the announcement;
  * one per thread at a time (a second replaces the first). */
 void maas_batcher_announce(struct maas_batcher *b, const struct maas_served *m);

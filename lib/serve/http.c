@@ -1344,11 +1344,21 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 	atomic_init(&h->next_id, 0);
 	atomic_init(&h->draining, 0);
 	atomic_init(&h->suspended, 0);
-	maas_registry_init(&h->reg, h->o.max_batch, &h->metrics);
 	if (h->o.batch_rows <= 0)
 		h->o.batch_rows = MAAS_BATCHER_ROWS;
-	if (h->o.batch_delay_us > 0)
-		maas_batcher_init(&h->batcher, h->o.batch_rows, h->o.batch_delay_us, &h->metrics.in_flight, &h->metrics);
+	if (h->o.batch_delay_us > 0 &&
+	    maas_batcher_init(&h->batcher, h->o.batch_rows, h->o.batch_delay_us, &h->metrics.in_flight, &h->metrics, e)) {
+		maas_batcher_release(&h->batcher);
+		maas_serve_metrics_release(&h->metrics);
+		pthread_mutex_destroy(&h->log_lock);
+		if (fd >= 0) {
+			close(fd);
+			unlink_unix(h);
+		}
+		free(h);
+		return -1;
+	}
+	maas_registry_init(&h->reg, h->o.max_batch, &h->metrics);
 	for (size_t i = 0; i < n; i++)
 		maas_registry_add(&h->reg, models[i]);
 
