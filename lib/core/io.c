@@ -166,15 +166,21 @@ void maas_buf_addf(struct maas_buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	/* format once into the room there is; again only when it did not fit */
+	xgrow(&b->data, &b->cap, b->len + 64, 1);
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->data[b->len] = '\0';
 		return;
-	xgrow(&b->data, &b->cap, b->len + (size_t)n + 1, 1);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		xgrow(&b->data, &b->cap, b->len + (size_t)n + 1, 1);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 }
 

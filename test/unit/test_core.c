@@ -194,6 +194,18 @@ static void test_json_string(void)
 		json_decref(j);
 	}
 	ok(parsed, "random bytes always give a string jansson parses");
+
+	/* maas_buf_addf: short pieces in the room there is, long ones grown */
+	char want[8192] = "", piece[600];
+	b.len = 0;
+	for (int i = 0; i < 40; i++) {
+		int n = i % 5 == 4 ? 500 : i % 7;
+		memset(piece, 'a' + i % 26, (size_t)n);
+		piece[n] = 0;
+		maas_buf_addf(&b, "%d:%s;", i, piece);
+		snprintf(want + strlen(want), sizeof want - strlen(want), "%d:%s;", i, piece);
+	}
+	ok(b.len == strlen(want) && !strcmp(b.data, want), "maas_buf_addf appends what snprintf writes (%zu bytes)", b.len);
 	ok(same, "valid UTF-8 comes back unchanged");
 	maas_buf_release(&b);
 }
