@@ -353,12 +353,15 @@ static int server_mode(struct cli *c, char **bundles, int n)
 		struct maas_registry *reg = maas_http_registry(h);
 		maas_registry_probe(reg);
 		for (size_t i = 0; i < reg->n; i++) {
-			const struct maas_reg_entry *en = reg->rows[i].cur;
+			struct maas_reg_entry *en = maas_registry_entry(reg, i); /* unloaded meanwhile: NULL */
+			if (!en)
+				continue;
 			double us = atomic_load(&en->batch_gain_s) * 1e6;
 			maas_verbose("batching '%s' version %s: %s (a row saves %.1f us of compute in a pass of %d, "
 				     "--batch-min-gain %g)", en->m.name, en->m.version,
 				     us >= c->http.batch_min_gain_us ? "on" : "off", us, MAAS_BATCHER_PROBE,
 				     c->http.batch_min_gain_us);
+			maas_reg_entry_put(en);
 		}
 	}
 

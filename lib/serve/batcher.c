@@ -29,14 +29,14 @@ static size_t row_floats(const struct maas_served *m)
 double maas_batcher_gain(const struct maas_served *m, struct maas_predict_ctx *c)
 {
 	size_t row = row_floats(m), K = m->classification ? (size_t)m->nlabels : 0;
-	float *x = xcalloc(MAAS_BATCHER_PROBE * row, sizeof *x);
-	float *probs = K ? xcalloc(MAAS_BATCHER_PROBE * K, sizeof *probs) : NULL;
 	struct maas_prediction out[MAAS_BATCHER_PROBE];
 	double best[2] = {1e30, 1e30};
 	struct maas_err e;
 
 	if (c->max_batch < MAAS_BATCHER_PROBE)
 		return 0;
+	float *x = xcalloc(MAAS_BATCHER_PROBE * row, sizeof *x);
+	float *probs = K ? xcalloc(MAAS_BATCHER_PROBE * K, sizeof *probs) : NULL;
 	for (int rep = 0; rep < 7; rep++)
 		for (int k = 0; k < 2; k++) {
 			int n = k ? MAAS_BATCHER_PROBE : 1;

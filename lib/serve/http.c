@@ -47,7 +47,9 @@ struct maas_http {
 	struct maas_serve_metrics metrics;
 	atomic_ulong next_id;
 	struct maas_batcher batcher; /* when o.batch_delay_us > 0 */
-	atomic_long suspended;       /* connections suspended by the batcher, not yet resumed */
+	atomic_long suspended;       /* connections suspended by the batcher, not yet resumed,
+					and requests about to queue (compute reserves first) */
+	atomic_int no_park;          /* set by maas_http_stop: nothing more is queued */
 	pthread_mutex_t log_lock;
 	int port;
 	char url[128];
@@ -417,8 +419,7 @@ static void pending_free(struct pending *pd)
  * in its access handler), a done one resumes it (on_request answers). */
 static void park(struct maas_batcher_job *j)
 {
-	struct pending *pd = j->arg;
-	atomic_fetch_add(&pd->h->suspended, 1);
+	struct pending *pd = j->arg; /* compute() has counted it in suspended */
 	MHD_suspend_connection(pd->conn);
 }
 
@@ -464,15 +465,27 @@ static int compute(struct maas_http *h, struct pending *pd, struct reply *r)
 		pd->late = 1;
 		return 0;
 	}
-	if (batched(h, pd->s) && pd->n >= 1 && pd->n <= (size_t)h->o.batch_rows) {
+	/* reserve a suspension, then look whether the server stops: either
+	 * maas_http_stop sees the reservation or this sees no_park, so no
+	 * connection is suspended once it has waited for none to be */
+	int queue = batched(h, pd->s) && pd->n >= 1 && pd->n <= (size_t)h->o.batch_rows;
+	if (queue) {
+		atomic_fetch_add(&h->suspended, 1);
+		if (atomic_load(&h->no_park)) {
+			atomic_fetch_sub(&h->suspended, 1);
+			queue = 0;
+		}
+	}
+	if (queue) {
 		*j = (struct maas_batcher_job){
 			.m = m, .c = pd->c, .x = pd->x, .n = (int)pd->n, .out = pd->p, .probs = pd->probs,
 			.t0 = r->t0, .deadline_ms = h->o.deadline_ms, .park = park, .wake = wake, .arg = pd,
 		};
 		if (maas_batcher_submit(&h->batcher, j)) {
-			r->pending = pd;
+			r->pending = pd; /* wake() gives the reservation back */
 			return 1;
 		}
+		atomic_fetch_sub(&h->suspended, 1); /* computed at once after all */
 		return 0;
 	}
 	if (h->o.batch_delay_us > 0)
@@ -1344,6 +1357,7 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 	atomic_init(&h->next_id, 0);
 	atomic_init(&h->draining, 0);
 	atomic_init(&h->suspended, 0);
+	atomic_init(&h->no_park, 0);
 	if (h->o.batch_rows <= 0)
 		h->o.batch_rows = MAAS_BATCHER_ROWS;
 	if (h->o.batch_delay_us > 0 &&
@@ -1424,6 +1438,7 @@ long maas_http_stop(struct maas_http *h, double drain_seconds)
 	MHD_socket fd;
 
 	atomic_store(&h->draining, 1); /* not ready from now on */
+	atomic_store(&h->no_park, 1);  /* requests of the drain are computed at once */
 	fd = MHD_quiesce_daemon(h->d);
 
 	/* refuse new connections at once (they would wait in the backlog

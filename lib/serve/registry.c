@@ -111,16 +111,22 @@ void maas_registry_add(struct maas_registry *r, struct maas_served *m)
 	count_load(r, row->name, row->version, 1, row->cur->m.load_seconds);
 }
 
+struct maas_reg_entry *maas_registry_entry(struct maas_registry *r, size_t i)
+{
+	struct maas_reg_entry *en;
+	pthread_mutex_lock(&r->lock);
+	en = i < r->n ? r->rows[i].cur : NULL;
+	if (en)
+		atomic_fetch_add(&en->refs, 1);
+	pthread_mutex_unlock(&r->lock);
+	return en;
+}
+
 void maas_registry_probe(struct maas_registry *r)
 {
 	pthread_mutex_lock(&r->load_lock); /* no reload swaps an entry meanwhile */
 	for (size_t i = 0; i < r->n; i++) {
-		struct maas_reg_entry *en;
-		pthread_mutex_lock(&r->lock);
-		en = r->rows[i].cur;
-		if (en)
-			atomic_fetch_add(&en->refs, 1);
-		pthread_mutex_unlock(&r->lock);
+		struct maas_reg_entry *en = maas_registry_entry(r, i);
 		if (en)
 			probe(en);
 		maas_reg_entry_put(en);

@@ -84,6 +84,10 @@ void maas_registry_add(struct maas_registry *r, struct maas_served *m);
  * then its models are not batched. */
 void maas_registry_probe(struct maas_registry *r);
 
+/* A reference to row i's current entry (i < r->n), or NULL when it is
+ * unloaded; dropped with maas_reg_entry_put. */
+struct maas_reg_entry *maas_registry_entry(struct maas_registry *r, size_t i);
+
 /* What maas_registry_get found. */
 enum { MAAS_REG_OK = 0, MAAS_REG_NO_MODEL = -1, MAAS_REG_NO_VERSION = -2, MAAS_REG_UNLOADED = -3 };
 

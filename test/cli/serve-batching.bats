@@ -219,6 +219,20 @@ EOF
 	wait_for "batching 'iris' version 1: on (a row saves" serve.err
 }
 
+@test "SIGTERM under batched load drains and exits 0" {
+	start_server -q --threads 4 --batch-min-gain 0 --max-batch-rows 4 --drain-seconds 5 "$IRIS"
+	# keep-alive clients that go on sending through the drain
+	for c in 1 2 3 4 5 6; do
+		( for i in $(seq 0 47); do echo "url = \"$URL/v2/models/iris/infer\""; echo "data = \"@$B/body$i.json\""; done > "k$c"
+		  curl -s -m 20 -K "k$c" -o /dev/null ) &
+	done
+	sleep 0.3
+	stop_server TERM
+	wait
+	[ "$SERVER_STATUS" -eq 0 ]
+	[ ! -s serve.err ] || { cat serve.err; false; }
+}
+
 @test "bad batching options are usage errors" {
 	run -64 "$MAAS_BIN/maas-serve" --port 0 --batch-delay -1 "$IRIS"
 	[[ $output == *"bad --batch-delay '-1'"* ]]
