@@ -111,7 +111,7 @@ void maas_batcher_release(struct maas_batcher *b)
 static void poke(struct maas_batcher *b)
 {
 	pthread_mutex_lock(&b->lock);
-	b->todo++;
+	b->pokes++;
 	pthread_cond_signal(&b->work);
 	pthread_mutex_unlock(&b->lock);
 }
@@ -285,10 +285,10 @@ static void *thread_main(void *arg)
 	pthread_mutex_lock(&b->lock);
 	while (!b->stop) {
 		int ran = 0;
-		b->todo = 0;
+		b->pokes = 0;
 		for (int i = 0; i < MAAS_BATCHER_LANES; i++)
 			ran |= one_batch(b, &b->lanes[i]);
-		if (!ran && !b->todo && !b->stop)
+		if (!ran && !b->pokes && !b->stop)
 			pthread_cond_wait(&b->work, &b->lock);
 	}
 	pthread_mutex_unlock(&b->lock);

@@ -123,7 +123,7 @@ struct maas_batcher {
 	pthread_mutex_t lock;
 	pthread_cond_t work;                /* a job was queued, a lane turned idle, an
 					       announcement was withdrawn, or stop */
-	long todo;                          /* changes of the above not yet looked at */
+	long pokes;                         /* pokes since the thread last scanned the lanes */
 	int stop, started;                  /* started: 1 initialised, 2 with the thread */
 	/* the thread's scratch, grown as needed: */
 	float *x, *probs;

@@ -153,8 +153,7 @@ long maas_serve_metrics_in_flight(struct maas_serve_metrics *m, long delta)
 	return atomic_fetch_add(&m->in_flight, delta) + delta;
 }
 
-/* A label value: backslash, double quote and newline escaped. */
-static void add_label(struct maas_buf *b, const char *name, const char *v, int first)
+void maas_prom_label(struct maas_buf *b, const char *name, const char *v, int first)
 {
 	maas_buf_addf(b, "%s%s=\"", first ? "" : ",", name);
 	for (; *v; v++) {
@@ -170,13 +169,13 @@ static void add_label(struct maas_buf *b, const char *name, const char *v, int f
 
 static void labels(struct maas_buf *b, const struct maas_serve_series *s, int with_route)
 {
-	add_label(b, "model", s->model, 1);
-	add_label(b, "version", s->version, 0);
+	maas_prom_label(b, "model", s->model, 1);
+	maas_prom_label(b, "version", s->version, 0);
 	if (with_route)
-		add_label(b, "route", s->route, 0);
+		maas_prom_label(b, "route", s->route, 0);
 }
 
-static void header(struct maas_buf *b, const char *name, const char *type, const char *help)
+void maas_prom_header(struct maas_buf *b, const char *name, const char *type, const char *help)
 {
 	maas_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -185,7 +184,7 @@ static void header(struct maas_buf *b, const char *name, const char *type, const
 static void render_batches(struct maas_serve_metrics *m, struct maas_buf *b, const char *name, const char *route,
 			   const double *bounds, const char *help)
 {
-	header(b, name, "histogram", help);
+	maas_prom_header(b, name, "histogram", help);
 	for (size_t i = 0; i < m->nbatches; i++) {
 		const struct maas_serve_series *s = &m->batches[i];
 		unsigned long long cum = 0;
@@ -241,11 +240,11 @@ static void render_process(struct maas_buf *b)
 	}
 	if (tick <= 0)
 		tick = 100;
-	header(b, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+	maas_prom_header(b, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
 	maas_buf_addf(b, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / (double)tick);
-	header(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+	maas_prom_header(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
 	maas_buf_addf(b, "process_resident_memory_bytes %lld\n", rss * (long long)page);
-	header(b, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+	maas_prom_header(b, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
 	maas_buf_addf(b, "process_start_time_seconds %.2f\n", (double)btime + (double)start / (double)tick);
 
 	long fds = 0;
@@ -258,11 +257,11 @@ static void render_process(struct maas_buf *b)
 		closedir(d);
 		fds--; /* the directory stream's own */
 	}
-	header(b, "process_open_fds", "gauge", "Number of open file descriptors.");
+	maas_prom_header(b, "process_open_fds", "gauge", "Number of open file descriptors.");
 	maas_buf_addf(b, "process_open_fds %ld\n", fds);
 	struct rlimit rl;
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY) {
-		header(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+		maas_prom_header(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
 		maas_buf_addf(b, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
 	}
 }
@@ -270,7 +269,7 @@ static void render_process(struct maas_buf *b)
 void maas_serve_metrics_render(struct maas_serve_metrics *m, struct maas_buf *b)
 {
 	pthread_mutex_lock(&m->lock);
-	header(b, "maas_requests_total", "counter", "Requests answered, by model, version, route and status code.");
+	maas_prom_header(b, "maas_requests_total", "counter", "Requests answered, by model, version, route and status code.");
 	for (size_t i = 0; i < m->nseries; i++) {
 		const struct maas_serve_series *s = &m->series[i];
 		maas_buf_addstr(b, "maas_requests_total{");
@@ -279,7 +278,7 @@ void maas_serve_metrics_render(struct maas_serve_metrics *m, struct maas_buf *b)
 	}
 
 	/* the histogram merges the codes of a model/version/route */
-	header(b, "maas_request_duration_seconds", "histogram", "Total time from request to response, in seconds.");
+	maas_prom_header(b, "maas_request_duration_seconds", "histogram", "Total time from request to response, in seconds.");
 	for (size_t i = 0; i < m->nseries; i++) {
 		const struct maas_serve_series *s = &m->series[i];
 		int seen = 0;
@@ -316,14 +315,14 @@ void maas_serve_metrics_render(struct maas_serve_metrics *m, struct maas_buf *b)
 		maas_buf_addf(b, "} %llu\n", count);
 	}
 
-	header(b, "maas_model_loads_total", "counter", "Model loads and reloads, by model, version and result (ok or failed).");
+	maas_prom_header(b, "maas_model_loads_total", "counter", "Model loads and reloads, by model, version and result (ok or failed).");
 	for (size_t i = 0; i < m->nloads; i++) {
 		maas_buf_addstr(b, "maas_model_loads_total{");
 		labels(b, &m->loads[i], 0);
-		add_label(b, "result", m->loads[i].route, 0);
+		maas_prom_label(b, "result", m->loads[i].route, 0);
 		maas_buf_addf(b, "} %llu\n", m->loads[i].count);
 	}
-	header(b, "maas_model_load_seconds", "gauge", "Time the last load of a model took, self-test included, in seconds.");
+	maas_prom_header(b, "maas_model_load_seconds", "gauge", "Time the last load of a model took, self-test included, in seconds.");
 	for (size_t i = 0; i < m->nloads; i++) {
 		if (strcmp(m->loads[i].route, "ok"))
 			continue;
@@ -331,7 +330,7 @@ void maas_serve_metrics_render(struct maas_serve_metrics *m, struct maas_buf *b)
 		labels(b, &m->loads[i], 0);
 		maas_buf_addf(b, "} %.9g\n", m->loads[i].sum);
 	}
-	header(b, "maas_rejected_total", "counter", "Requests refused before compute, by status code.");
+	maas_prom_header(b, "maas_rejected_total", "counter", "Requests refused before compute, by status code.");
 	for (int i = 0; i < MAAS_SERVE_METRICS_NREJECT; i++)
 		maas_buf_addf(b, "maas_rejected_total{code=\"%d\"} %llu\n", maas_serve_metrics_reject_codes[i],
 			      m->rejected[i]);
@@ -343,9 +342,9 @@ void maas_serve_metrics_render(struct maas_serve_metrics *m, struct maas_buf *b)
 		       "Time of the forward pass that computed a request's rows, in seconds.");
 	pthread_mutex_unlock(&m->lock);
 
-	header(b, "maas_queue_depth", "gauge", "Requests waiting in the batching queue now.");
+	maas_prom_header(b, "maas_queue_depth", "gauge", "Requests waiting in the batching queue now.");
 	maas_buf_addf(b, "maas_queue_depth %ld\n", (long)atomic_load(&m->queued));
-	header(b, "maas_in_flight_requests", "gauge", "Requests being processed now.");
+	maas_prom_header(b, "maas_in_flight_requests", "gauge", "Requests being processed now.");
 	maas_buf_addf(b, "maas_in_flight_requests %ld\n", (long)atomic_load(&m->in_flight));
 	render_process(b);
 }

@@ -84,6 +84,13 @@ void maas_serve_metrics_batch(struct maas_serve_metrics *m, const char *model, c
 /* Appends every metric, with HELP and TYPE lines, to b. */
 void maas_serve_metrics_render(struct maas_serve_metrics *m, struct maas_buf *b);
 
+/* Pieces of the exposition format, for other renderers (serve/monitor.h):
+ * the "# HELP" and "# TYPE" lines of a metric, and one label name="value"
+ * (backslash, double quote and newline escaped), after a comma unless
+ * first. */
+void maas_prom_header(struct maas_buf *b, const char *name, const char *type, const char *help);
+void maas_prom_label(struct maas_buf *b, const char *name, const char *v, int first);
+
 /* The histogram's upper bounds in seconds (the last bucket is +Inf). */
 #define MAAS_SERVE_METRICS_NBUCKETS 14
 extern const double maas_serve_metrics_buckets[MAAS_SERVE_METRICS_NBUCKETS];

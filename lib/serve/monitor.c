@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/mem.h"
+#include "serve/metrics.h"
 #include "serve/monitor.h"
 
 /* ---- bins and PSI ---- */
@@ -848,52 +849,33 @@ int maas_monitor_feedback(struct maas_monitor *mon, const struct maas_served *m,
 
 /* ---- metrics ---- */
 
-static void add_label(struct maas_buf *b, const char *name, const char *v, int first)
-{
-	maas_buf_addf(b, "%s%s=\"", first ? "" : ",", name);
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			maas_buf_addf(b, "\\%c", *v);
-		else if (*v == '\n')
-			maas_buf_addstr(b, "\\n");
-		else
-			maas_buf_add(b, v, 1);
-	}
-	maas_buf_addstr(b, "\"");
-}
-
 static void series(struct maas_buf *b, const char *metric, const struct mon_model *mm, const char *feature)
 {
 	maas_buf_addf(b, "%s{", metric);
-	add_label(b, "model", mm->name, 1);
-	add_label(b, "version", mm->version, 0);
+	maas_prom_label(b, "model", mm->name, 1);
+	maas_prom_label(b, "version", mm->version, 0);
 	if (feature)
-		add_label(b, "feature", feature, 0);
+		maas_prom_label(b, "feature", feature, 0);
 	maas_buf_addstr(b, "} ");
-}
-
-static void header(struct maas_buf *b, const char *name, const char *type, const char *help)
-{
-	maas_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 void maas_monitor_render(struct maas_monitor *mon, struct maas_buf *b)
 {
 	struct mon_model *models = atomic_load(&mon->models), *mm;
 
-	header(b, "maas_predictions_logged_total", "counter", "Instances written to the prediction log.");
+	maas_prom_header(b, "maas_predictions_logged_total", "counter", "Instances written to the prediction log.");
 	for (mm = models; mm; mm = mm->next) {
 		series(b, "maas_predictions_logged_total", mm, NULL);
 		maas_buf_addf(b, "%lu\n", (unsigned long)atomic_load(&mm->logged));
 	}
-	header(b, "maas_feedback_total", "counter", "Feedback received: real outcomes joined to predictions.");
+	maas_prom_header(b, "maas_feedback_total", "counter", "Feedback received: real outcomes joined to predictions.");
 	for (mm = models; mm; mm = mm->next) {
 		pthread_mutex_lock(&mm->lock);
 		series(b, "maas_feedback_total", mm, NULL);
 		maas_buf_addf(b, "%llu\n", mm->feedback);
 		pthread_mutex_unlock(&mm->lock);
 	}
-	header(b, "maas_live_accuracy", "gauge", "Accuracy of the predictions that received feedback.");
+	maas_prom_header(b, "maas_live_accuracy", "gauge", "Accuracy of the predictions that received feedback.");
 	for (mm = models; mm; mm = mm->next) {
 		pthread_mutex_lock(&mm->lock);
 		if (mm->classification && mm->labelled) {
@@ -902,7 +884,7 @@ void maas_monitor_render(struct maas_monitor *mon, struct maas_buf *b)
 		}
 		pthread_mutex_unlock(&mm->lock);
 	}
-	header(b, "maas_live_mae", "gauge", "Mean absolute error of the predictions that received feedback.");
+	maas_prom_header(b, "maas_live_mae", "gauge", "Mean absolute error of the predictions that received feedback.");
 	for (mm = models; mm; mm = mm->next) {
 		pthread_mutex_lock(&mm->lock);
 		if (!mm->classification && mm->labelled) {
@@ -911,7 +893,7 @@ void maas_monitor_render(struct maas_monitor *mon, struct maas_buf *b)
 		}
 		pthread_mutex_unlock(&mm->lock);
 	}
-	header(b, "maas_feature_psi", "gauge",
+	maas_prom_header(b, "maas_feature_psi", "gauge",
 	       "Population stability index of a raw input column, served against training.");
 	size_t nm = 0;
 	for (mm = models; mm; mm = mm->next)
@@ -931,7 +913,7 @@ void maas_monitor_render(struct maas_monitor *mon, struct maas_buf *b)
 				max[k] = psi;
 			any[k] = 1;
 		}
-	header(b, "maas_drift_psi_max", "gauge", "The largest population stability index of a model's input columns.");
+	maas_prom_header(b, "maas_drift_psi_max", "gauge", "The largest population stability index of a model's input columns.");
 	k = 0;
 	for (mm = models; mm; mm = mm->next, k++)
 		if (any[k]) {

@@ -16,10 +16,8 @@
 #include "nn/blas.h"
 #include "serve/batch.h"
 #include "tap.h"
+#include "tools.h"
 
-static char dir[64];
-static const char *bindir;
-static char root[4096];
 
 static int make_bundles(void)
 {
@@ -28,7 +26,7 @@ static int make_bundles(void)
 		 "/usr/lib/python3/dist-packages/vega_datasets/_data/iris.json && %s/maas-train -q -e 5 -o iris.maas "
 		 "iris.st && %s/maas-prep -q -t temp_max --time-column date --window 14 -o sw.st "
 		 "%s/examples/data/seattle-weather.csv && %s/maas-train -q -e 2 -a gru:16 -o sw.maas sw.st) >/dev/null",
-		 dir, bindir, bindir, bindir, root, bindir);
+		 tools_dir, tools_bin, tools_bin, tools_bin, tools_root, tools_bin);
 	return system(cmd);
 }
 
@@ -36,7 +34,7 @@ static int make_bundles(void)
 static char *score(const struct maas_served *m, const char *text, enum maas_batch_format fmt, size_t batch, int *rc,
 		   struct maas_err *e)
 {
-	char *in = xasprintf("%s/in", dir);
+	char *in = xasprintf("%s/in", tools_dir);
 	maas_write_file(in, text, strlen(text), e);
 	int fd = open(in, O_RDONLY);
 	char *buf = NULL;
@@ -261,7 +259,7 @@ static void test_window(const struct maas_served *m)
 {
 	struct maas_err e;
 	int rc;
-	char *p = xasprintf("%s/sw.maas/examples.jsonl", dir);
+	char *p = xasprintf("%s/sw.maas/examples.jsonl", tools_dir);
 	struct maas_buf ex;
 
 	maas_read_all(p, &ex, 0, &e);
@@ -291,34 +289,13 @@ static void test_window(const struct maas_served *m)
 int main(void)
 {
 	struct maas_err e;
-	char cwd[4096];
-	static char bins[4200];
 	struct maas_served iris, sw;
-
-	bindir = getenv("MAAS_BIN");
-	if (getcwd(cwd, sizeof cwd))
-		snprintf(root, sizeof root, "%s", cwd);
-	if (!bindir) {
-		snprintf(bins, sizeof bins, "%s/bin", cwd);
-		bindir = bins;
-	}
-	char *prep = xasprintf("%s/maas-prep", bindir), *train = xasprintf("%s/maas-train", bindir);
-	int have = access(prep, X_OK) == 0 && access(train, X_OK) == 0 &&
-		   access("/usr/lib/python3/dist-packages/vega_datasets/_data/iris.json", R_OK) == 0;
-	free(prep);
-	free(train);
-	if (!have) {
-		printf("ok 1 # skip bin/maas-prep, bin/maas-train or the vega datasets are missing\n1..1\n");
-		return 0;
-	}
-	snprintf(dir, sizeof dir, "/tmp/maas-batch-XXXXXX");
-	if (!mkdtemp(dir) || maas_blas_init(NULL, &e) < 0) {
-		printf("not ok 1 - setup\n1..1\n");
-		return 1;
-	}
+	int setup = tools_setup("batch");
+	if (setup)
+		return setup < 0;
 	if (!ok(make_bundles() == 0, "make bundles with maas-prep and maas-train"))
 		return done_testing();
-	char *ip = xasprintf("%s/iris.maas", dir), *sp = xasprintf("%s/sw.maas", dir);
+	char *ip = xasprintf("%s/iris.maas", tools_dir), *sp = xasprintf("%s/sw.maas", tools_dir);
 	if (ok(maas_served_load(&iris, ip, NULL, &e) == 0, "load iris: %s", e.msg)) {
 		test_jsonl(&iris);
 		test_csv(&iris);
@@ -331,6 +308,6 @@ int main(void)
 	}
 	free(ip);
 	free(sp);
-	maas_remove_tree(dir, &e);
+	maas_remove_tree(tools_dir, &e);
 	return done_testing();
 }

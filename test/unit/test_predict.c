@@ -18,10 +18,8 @@
 #include "nn/blas.h"
 #include "serve/predict.h"
 #include "tap.h"
+#include "tools.h"
 
-static char dir[64];
-static const char *bindir;
-static char root[4096];   /* the source tree (the tests run from it) */
 
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int run(const char *fmt, ...)
@@ -41,19 +39,19 @@ static int make_bundles(void)
 	return run("(cd %s && %s/maas-prep -q -t species -o iris.st %s && %s/maas-train -q -e 5 -o iris.maas iris.st "
 		   "&& %s/maas-prep -q -t Miles_per_Gallon -o cars.st %s && %s/maas-train -q -e 3 -o cars.maas cars.st "
 		   "&& %s/maas-prep -q -t temp_max --time-column date --window 14 -o sw.st %s/examples/data/seattle-weather.csv "
-		   "&& %s/maas-train -q -e 2 -a gru:16 -o sw.maas sw.st) >/dev/null", dir, bindir, iris, bindir, bindir, cars,
-		   bindir, bindir, root, bindir);
+		   "&& %s/maas-train -q -e 2 -a gru:16 -o sw.maas sw.st) >/dev/null", tools_dir, tools_bin, iris, tools_bin, tools_bin, cars,
+		   tools_bin, tools_bin, tools_root, tools_bin);
 }
 
 static char *path_in(const char *name)
 {
-	return xasprintf("%s/%s", dir, name);
+	return xasprintf("%s/%s", tools_dir, name);
 }
 
 /* The lines of examples.jsonl as one JSON array. */
 static json_t *examples(const char *bundle)
 {
-	char *p = xasprintf("%s/%s/examples.jsonl", dir, bundle);
+	char *p = xasprintf("%s/%s/examples.jsonl", tools_dir, bundle);
 	FILE *f = fopen(p, "r");
 	json_t *a = json_array();
 	char line[65536];
@@ -140,7 +138,7 @@ static void check_examples(struct maas_served *m, const char *bundle)
 /* Features of records equal `maas-prep --apply`'s bytes. */
 static void check_apply(struct maas_served *m, const char *bundle, json_t *records)
 {
-	char *in = xasprintf("%s/%s-apply.jsonl", dir, bundle), *out = xasprintf("%s/%s-apply.st", dir, bundle);
+	char *in = xasprintf("%s/%s-apply.jsonl", tools_dir, bundle), *out = xasprintf("%s/%s-apply.st", tools_dir, bundle);
 	FILE *f = fopen(in, "w");
 	size_t i, n = json_array_size(records);
 	json_t *v;
@@ -150,7 +148,7 @@ static void check_apply(struct maas_served *m, const char *bundle, json_t *recor
 		free(s);
 	}
 	fclose(f);
-	int rc = run("%s/maas-prep -q --apply %s/%s -o %s %s", bindir, dir, bundle, out, in);
+	int rc = run("%s/maas-prep -q --apply %s/%s -o %s %s", tools_bin, tools_dir, bundle, out, in);
 	is_int(rc, 0, "%s: maas-prep --apply runs", bundle);
 
 	struct maas_st st;
@@ -613,30 +611,9 @@ static void test_threads(void)
 int main(void)
 {
 	struct maas_err e;
-	char cwd[4096];
-	static char bins[4200];
-
-	bindir = getenv("MAAS_BIN");
-	if (getcwd(cwd, sizeof cwd))
-		snprintf(root, sizeof root, "%s", cwd);
-	if (!bindir) {
-		snprintf(bins, sizeof bins, "%s/bin", cwd);
-		bindir = bins;
-	}
-	char *prep = xasprintf("%s/maas-prep", bindir), *train = xasprintf("%s/maas-train", bindir);
-	int have = access(prep, X_OK) == 0 && access(train, X_OK) == 0 &&
-		   access("/usr/lib/python3/dist-packages/vega_datasets/_data/iris.json", R_OK) == 0;
-	free(prep);
-	free(train);
-	if (!have) {
-		printf("ok 1 # skip bin/maas-prep, bin/maas-train or the vega datasets are missing\n1..1\n");
-		return 0;
-	}
-	snprintf(dir, sizeof dir, "/tmp/maas-predict-XXXXXX");
-	if (!mkdtemp(dir) || maas_blas_init(NULL, &e) < 0) {
-		printf("not ok 1 - setup\n1..1\n");
-		return 1;
-	}
+	int setup = tools_setup("predict");
+	if (setup)
+		return setup < 0;
 	if (!ok(make_bundles() == 0, "make bundles with maas-prep and maas-train"))
 		return done_testing();
 	test_iris();
@@ -645,6 +622,6 @@ int main(void)
 	test_threads();
 	test_many_examples();
 	test_refused();
-	maas_remove_tree(dir, &e);
+	maas_remove_tree(tools_dir, &e);
 	return done_testing();
 }
