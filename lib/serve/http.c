@@ -72,6 +72,7 @@ struct req {
 	struct slot *ref;        /* the model used, dropped when the request completes */
 	struct pending *pend;    /* rows queued in the batcher: the connection is suspended */
 	double queue_s, compute_s; /* for the access log */
+	int computed;
 };
 
 /* What a handler answers. */
@@ -87,6 +88,7 @@ struct reply {
 	struct MHD_Connection *conn;
 	struct pending *pending; /* set when the rows were queued: no answer yet */
 	double queue_s, compute_s; /* the batching queue and the forward pass, for the access log */
+	int computed;              /* a forward pass answered it (maas_compute_seconds) */
 };
 
 /*
@@ -512,8 +514,7 @@ static void finish(struct maas_http *h, struct pending *pd, struct reply *r)
 	}
 	r->queue_s = pd->queue_s;
 	r->compute_s = pd->compute_s;
-	if (!pd->late && !pd->rc && pd->n)
-		maas_serve_metrics_compute(&h->metrics, pd->s->m.name, pd->s->m.version, pd->compute_s);
+	r->computed = !pd->late && !pd->rc && pd->n;
 	if (pd->late)
 		reply_error(r, 504, "the request waited more than its deadline of %g ms before compute", h->o.deadline_ms);
 	else if (pd->rc)
@@ -1047,6 +1048,7 @@ static enum MHD_Result send_reply(struct maas_http *h, struct MHD_Connection *co
 	q->route = r->route ? r->route : "other";
 	q->queue_s = r->queue_s;
 	q->compute_s = r->compute_s;
+	q->computed = r->computed;
 	q->answered = 1;
 	resp = MHD_create_response_from_buffer(r->body.len, r->body.data ? r->body.data : (void *)"",
 					       r->body.data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -1205,7 +1207,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (q->answered) {
 		double seconds = maas_now() - q->t0;
-		maas_serve_metrics_request(&h->metrics, q->model, q->version, q->route, q->status, seconds);
+		maas_serve_metrics_request(&h->metrics, q->model, q->version, q->route, q->status, seconds,
+					   q->computed ? q->compute_s : -1);
 		if (h->o.access_log)
 			access_log(h, q, seconds);
 	}

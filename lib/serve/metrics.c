@@ -89,10 +89,16 @@ static void observe(struct maas_serve_series *s, double seconds)
 	s->sum += seconds;
 }
 
+static void observe_in(struct maas_serve_series *s, double v, const double *bounds);
+
 void maas_serve_metrics_request(struct maas_serve_metrics *m, const char *model, const char *version, const char *route,
-			  int code, double seconds)
+			  int code, double seconds, double compute_seconds)
 {
 	pthread_mutex_lock(&m->lock);
+	if (compute_seconds >= 0)
+		observe_in(find(&m->batches, &m->nbatches, &m->batchcap, model ? model : "", version ? version : "",
+				"compute", 0),
+			   compute_seconds, maas_serve_metrics_buckets);
 	observe(find(&m->series, &m->nseries, &m->cap, model ? model : "", version ? version : "", route, code),
 		seconds);
 	for (int i = 0; i < MAAS_SERVE_METRICS_NREJECT; i++)
@@ -137,14 +143,6 @@ void maas_serve_metrics_batch(struct maas_serve_metrics *m, const char *model, c
 	struct maas_serve_series *q = find(&m->batches, &m->nbatches, &m->batchcap, model, version, "queue", 0);
 	for (size_t i = 0; i < njobs; i++)
 		observe_in(q, waits[i], maas_serve_metrics_buckets);
-	pthread_mutex_unlock(&m->lock);
-}
-
-void maas_serve_metrics_compute(struct maas_serve_metrics *m, const char *model, const char *version, double seconds)
-{
-	pthread_mutex_lock(&m->lock);
-	observe_in(find(&m->batches, &m->nbatches, &m->batchcap, model, version, "compute", 0), seconds,
-		   maas_serve_metrics_buckets);
 	pthread_mutex_unlock(&m->lock);
 }
 

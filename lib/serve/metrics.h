@@ -62,9 +62,11 @@ void maas_serve_metrics_init(struct maas_serve_metrics *m);
 void maas_serve_metrics_release(struct maas_serve_metrics *m);
 
 /* One finished request: model and version may be "" (none), code is the
- * HTTP status, seconds the total time from first byte to response. */
+ * HTTP status, seconds the total time from first byte to response, and
+ * compute_seconds the forward pass that computed its rows (for a batched
+ * request the whole batch's), or < 0 when none did. */
 void maas_serve_metrics_request(struct maas_serve_metrics *m, const char *model, const char *version, const char *route,
-			  int code, double seconds);
+			  int code, double seconds, double compute_seconds);
 /* One model load and its time. */
 void maas_serve_metrics_model_load(struct maas_serve_metrics *m, const char *model, const char *version, double seconds);
 /* One load or reload that succeeded (ok) or failed (seconds is then ignored). */
@@ -72,9 +74,6 @@ void maas_serve_metrics_model_load_result(struct maas_serve_metrics *m, const ch
 					  double seconds);
 /* Adds delta to the in-flight gauge; returns the new value. */
 long maas_serve_metrics_in_flight(struct maas_serve_metrics *m, long delta);
-/* One request's forward pass took seconds (for a batched request, the
- * pass that computed its rows with others'). */
-void maas_serve_metrics_compute(struct maas_serve_metrics *m, const char *model, const char *version, double seconds);
 
 /* One forward pass of dynamic batching: its rows, and the queue time of
  * each of its njobs requests (waits[njobs]). */

@@ -23,10 +23,10 @@ static void test_render(void)
 
 	maas_serve_metrics_init(&m);
 	maas_buf_init(&b);
-	maas_serve_metrics_request(&m, "iris", "1", "infer", 200, 0.0003);
-	maas_serve_metrics_request(&m, "iris", "1", "infer", 200, 0.002);
-	maas_serve_metrics_request(&m, "iris", "1", "infer", 400, 7.0);
-	maas_serve_metrics_request(&m, "we\"ird\\", "1\n", "predict", 200, 0.5);
+	maas_serve_metrics_request(&m, "iris", "1", "infer", 200, 0.0003, 0.0001);
+	maas_serve_metrics_request(&m, "iris", "1", "infer", 200, 0.002, 0.001);
+	maas_serve_metrics_request(&m, "iris", "1", "infer", 400, 7.0, -1);
+	maas_serve_metrics_request(&m, "we\"ird\\", "1\n", "predict", 200, 0.5, -1);
 	maas_serve_metrics_model_load(&m, "iris", "1", 0.25);
 	maas_serve_metrics_model_load(&m, "iris", "1", 0.125);
 	is_int(maas_serve_metrics_in_flight(&m, 2), 2, "in flight goes up");
@@ -39,6 +39,9 @@ static void test_render(void)
 	ok(has_line(b.data, "maas_requests_total{model=\"we\\\"ird\\\\\",version=\"1\\n\",route=\"predict\",code=\"200\"} 1"),
 	   "label values escaped");
 	ok(has_line(b.data, "# TYPE maas_request_duration_seconds histogram"), "a histogram");
+	/* compute: the two answered requests only (0.0001 -> le 0.00025, 0.001 -> le 0.001) */
+	ok(has_line(b.data, "maas_compute_seconds_count{model=\"iris\",version=\"1\"} 2"), "compute: requests with a pass");
+	ok(has_line(b.data, "maas_compute_seconds_bucket{model=\"iris\",version=\"1\",le=\"0.00025\"} 1"), "compute bucket");
 	/* the histogram merges codes: 0.0003 -> le 0.0005, 0.002 -> le 0.0025, 7 -> +Inf only */
 	ok(has_line(b.data, "maas_request_duration_seconds_bucket{model=\"iris\",version=\"1\",route=\"infer\",le=\"0.00025\"} 0"), "bucket below");
 	ok(has_line(b.data, "maas_request_duration_seconds_bucket{model=\"iris\",version=\"1\",route=\"infer\",le=\"0.0005\"} 1"), "bucket 0.0005");
