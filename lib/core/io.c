@@ -1,4 +1,5 @@
 /* io.c - stdin/stdout as "-", whole-file reads, atomic files and directories. */
+#include "core/fmt.h"
 #include "core/io.h"
 
 #include <dirent.h>
@@ -182,6 +183,12 @@ void maas_buf_addf(struct maas_buf *b, const char *fmt, ...)
 		va_end(ap);
 	}
 	b->len += (size_t)n;
+}
+
+void maas_buf_add_g9(struct maas_buf *b, double v)
+{
+	xgrow(&b->data, &b->cap, b->len + MAAS_FMT_G9_MAX, 1);
+	b->len += maas_fmt_g9(b->data + b->len, v);
 }
 
 int maas_read_all(const char *path, struct maas_buf *b, size_t limit, struct maas_err *e)

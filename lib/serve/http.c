@@ -325,8 +325,12 @@ static int requested_outputs(const struct maas_served *m, const json_t *req, str
 static void add_output_head(struct maas_buf *b, int *first, const char *name, const char *type, size_t n,
 			    size_t cols)
 {
-	maas_buf_addf(b, "%s{\"name\":\"%s\",\"datatype\":\"%s\",\"shape\":[%zu,%zu],\"data\":[", *first ? "" : ",",
-		      name, type, n, cols);
+	/* in pieces: glibc takes a slow path for a format of many arguments */
+	maas_buf_addstr(b, *first ? "{\"name\":\"" : ",{\"name\":\"");
+	maas_buf_addstr(b, name);
+	maas_buf_addstr(b, "\",\"datatype\":\"");
+	maas_buf_addstr(b, type);
+	maas_buf_addf(b, "\",\"shape\":[%zu,%zu],\"data\":[", n, cols);
 	*first = 0;
 }
 
@@ -353,8 +357,11 @@ static void infer_answer(struct pending *pd, struct reply *r)
 	maas_buf_addstr(b, ",\"outputs\":[");
 	if (want & OUT_PROBS) {
 		add_output_head(b, &first, "probabilities", "FP32", n, K);
-		for (size_t i = 0; i < n * K; i++)
-			maas_buf_addf(b, "%s%.9g", i ? "," : "", probs[i]);
+		for (size_t i = 0; i < n * K; i++) {
+			if (i)
+				maas_buf_addstr(b, ",");
+			maas_buf_add_g9(b, probs[i]);
+		}
 		maas_buf_addstr(b, "]}");
 	}
 	if (want & OUT_CLASS) {
@@ -380,8 +387,11 @@ static void infer_answer(struct pending *pd, struct reply *r)
 	}
 	if (want & OUT_VALUE) {
 		add_output_head(b, &first, "value", "FP32", n, 1);
-		for (size_t i = 0; i < n; i++)
-			maas_buf_addf(b, "%s%.9g", i ? "," : "", p[i].value);
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				maas_buf_addstr(b, ",");
+			maas_buf_add_g9(b, p[i].value);
+		}
 		maas_buf_addstr(b, "]}");
 	}
 	maas_buf_addstr(b, "]}");

@@ -565,9 +565,11 @@ static void add_prediction(struct maas_buf *b, const struct mon_model *mm, const
 	else if (mm->classification)
 		maas_buf_addf(b, "%d", p->label);
 	else
-		maas_buf_addf(b, "%.9g", p->value);
-	if (mm->classification)
-		maas_buf_addf(b, ",\"probability\":%.9g", probs && p->label >= 0 ? (double)probs[p->label] : p->value);
+		maas_buf_add_g9(b, p->value);
+	if (mm->classification) {
+		maas_buf_addstr(b, ",\"probability\":");
+		maas_buf_add_g9(b, probs && p->label >= 0 ? (double)probs[p->label] : p->value);
+	}
 }
 
 /* Whether instance idx of request is logged (a hash of the id). */
@@ -649,15 +651,20 @@ static void add_features(struct maas_buf *b, const struct maas_served *m, const 
 		maas_buf_addstr(b, ",\"window\":[");
 		for (size_t t = 0; t < (size_t)m->T; t++) {
 			maas_buf_addstr(b, t ? ",[" : "[");
-			for (size_t f = 0; f < F; f++)
-				maas_buf_addf(b, "%s%.9g", f ? "," : "", (double)x[t * F + f]);
+			for (size_t f = 0; f < F; f++) {
+				if (f)
+					maas_buf_addstr(b, ",");
+				maas_buf_add_g9(b, x[t * F + f]);
+			}
 			maas_buf_addstr(b, "]");
 		}
 		maas_buf_addstr(b, "]");
 		return;
 	}
-	for (size_t f = 0; f < F; f++)
-		maas_buf_addf(b, ",\"x%zu\":%.9g", f, (double)x[f]);
+	for (size_t f = 0; f < F; f++) {
+		maas_buf_addf(b, ",\"x%zu\":", f);
+		maas_buf_add_g9(b, x[f]);
+	}
 }
 
 void maas_monitor_tensor(struct maas_monitor *mon, const struct maas_served *m, unsigned long request,

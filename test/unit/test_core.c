@@ -1,10 +1,12 @@
 /* test_core.c - errors, buffers, JSON strings, atomic files, sha256, rng. */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/fmt.h"
 #include "core/io.h"
 #include "core/mem.h"
 #include "core/rng.h"
@@ -210,8 +212,45 @@ static void test_json_string(void)
 	maas_buf_release(&b);
 }
 
+/* maas_fmt_g9 against printf: edge values, every float of a stride over
+ * all bit patterns, and random doubles over the fast path's range. */
+static void test_fmt_g9(void)
+{
+	static const double edge[] = {
+		0.0, -0.0, 1.0, -1.0, 0.5, 1e-14, 9.9999999e-15, 1e31, 9.99999999e30, 1e-5, 1e-4, 9.9999999995e-5,
+		123456789.0, 999999999.0, 999999999.5, 999999998.5, 1e9, 0.1, 0.3, 2.5e-7, 1.0 / 3.0, 2.0 / 3.0,
+		0.000123456785, 12345.6785, 3.4028234663852886e38, 1.17549435e-38, 1.4e-45, INFINITY, -INFINITY, NAN,
+	};
+	char a[MAAS_FMT_G9_MAX], b[64];
+	size_t bad = 0, n = 0, la;
+	uint64_t r = 88172645463325252ull;
+
+	for (size_t i = 0; i < sizeof edge / sizeof *edge; i++) {
+		la = maas_fmt_g9(a, edge[i]);
+		snprintf(b, sizeof b, "%.9g", edge[i]);
+		ok(la == strlen(b) && !strcmp(a, b), "%%.9g of %s: '%s'", b, a);
+	}
+	for (uint64_t i = 12345; i < (1ull << 32); i += 4099, n++) {
+		uint32_t u = (uint32_t)i;
+		float f;
+		memcpy(&f, &u, sizeof f);
+		la = maas_fmt_g9(a, f);
+		snprintf(b, sizeof b, "%.9g", (double)f);
+		bad += la != strlen(b) || strcmp(a, b);
+	}
+	for (int i = 0; i < 1000000; i++, n++) {
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		double d = (double)(r >> 11) / 9007199254740992.0 * pow(10, (double)(r % 48) - 16) * (r & 1 ? -1 : 1);
+		la = maas_fmt_g9(a, d);
+		snprintf(b, sizeof b, "%.9g", d);
+		bad += la != strlen(b) || strcmp(a, b);
+	}
+	ok(!bad, "maas_fmt_g9 writes what printf writes for %zu floats and doubles (%zu differ)", n, bad);
+}
+
 int main(void)
 {
+	test_fmt_g9();
 	test_json_string();
 	test_sort();
 	test_errors();
