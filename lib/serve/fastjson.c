@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "core/mem.h"
 #include "serve/fastjson.h"
 
@@ -65,20 +66,21 @@ static int digit(const struct scan *s, const char *q)
 	return q < s->end && *q >= '0' && *q <= '9';
 }
 
-static const double pow10_exact[23] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
 
-/* Whether the 8 bytes of v (little-endian) are all ASCII digits, and
- * their value (the SWAR conversion of fast_float and simdjson). */
-static int eight_digits(uint64_t v)
+/* How many of the 8 bytes of v (little-endian: the first byte lowest) are
+ * ASCII digits before the first that is not (0-8).  A byte's high nibble
+ * must be 3 and adding 6 must leave it 3; a carry out of a byte >= 0xFA
+ * reaches only bytes after a non-digit, which do not count. */
+static inline int digit_run(uint64_t v)
 {
-	return ((v & 0xF0F0F0F0F0F0F0F0ULL) | (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
-	       0x3333333333333333ULL;
+	uint64_t bad = ((v & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL) |
+		       (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL);
+	return bad ? __builtin_ctzll(bad) >> 3 : 8;
 }
 
-static uint64_t eight_value(uint64_t v)
+/* The value of eight ASCII digits (the SWAR conversion of fast_float and
+ * simdjson). */
+static inline uint64_t eight_value(uint64_t v)
 {
 	const uint64_t mask = 0x000000FF000000FFULL, mul1 = 100 + (1000000ULL << 32), mul2 = 1 + (10000ULL << 32);
 	v -= 0x3030303030303030ULL;
@@ -86,18 +88,29 @@ static uint64_t eight_value(uint64_t v)
 	return ((v & mask) * mul1 + ((v >> 16) & mask) * mul2) >> 32;
 }
 
-/* Digits at *q (up to end) into *m, counted in *nd: eight at a time
- * while they fit (8 bytes to read and at most 19 digits in all). */
-static const char *digits(const char *q, const char *end, uint64_t *m, int *nd)
+static const uint64_t pow10_u64[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+/* Digits at *q (up to end) into *m, counted in *nd: up to eight at a
+ * time while 8 bytes can be read and the count stays within 19 (a run of
+ * n < 8 is shifted up behind '0's and converted as eight); the rest, and
+ * any beyond 19 (counted, not added), one at a time. */
+static inline const char *digits(const char *q, const char *end, uint64_t *m, int *nd)
 {
 	uint64_t v;
-	while (end - q >= 8 && *nd <= 11) {
+	while (end - q >= 8) {
 		memcpy(&v, q, 8);
-		if (!eight_digits(v))
+		int n = digit_run(v);
+		if (n == 0)
+			return q;
+		if (*nd + n > 19)
 			break;
-		*m = *m * 100000000 + eight_value(v);
-		*nd += 8;
-		q += 8;
+		if (n < 8)
+			v = (v << (8 * (8 - n))) | (0x3030303030303030ULL >> (8 * n));
+		*m = *m * pow10_u64[n] + eight_value(v);
+		*nd += n;
+		q += n;
+		if (n < 8)
+			return q;
 	}
 	for (; q < end && (unsigned)(*q - '0') < 10; q++, (*nd)++)
 		if (*nd < 19)
@@ -113,7 +126,7 @@ static const char *digits(const char *q, const char *end, uint64_t *m, int *nd)
  * still exact), the digits fit in 53 bits and the power of ten is exact;
  * other numbers go to strtod.  *integer says which kind it was.
  */
-static int number(struct scan *s, double *out, int *integer)
+static inline __attribute__((always_inline)) int number(struct scan *s, double *out, int *integer)
 {
 	const char *start, *q, *end = s->end, *f;
 	uint64_t m = 0;
@@ -169,7 +182,7 @@ static int number(struct scan *s, double *out, int *integer)
 	}
 	if (nd <= 19 && m <= ((uint64_t)1 << 53) && e10 >= -22 && e10 <= 22) {
 		double d = (double)m; /* exact, and so is the power of ten: one rounding */
-		d = e10 < 0 ? d / pow10_exact[-e10] : d * pow10_exact[e10];
+		d = e10 < 0 ? d / maas_pow10_exact[-e10] : d * maas_pow10_exact[e10];
 		*out = neg ? -d : d;
 		return 1;
 	}
