@@ -96,3 +96,32 @@ size_t maas_fmt_g9(char *out, double v)
 	*o = '\0';
 	return (size_t)(o - out);
 }
+
+size_t maas_fmt_uint(char *out, unsigned long long v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
+
+size_t maas_fmt_int(char *out, long long v)
+{
+	if (v >= 0)
+		return maas_fmt_uint(out, (unsigned long long)v);
+	*out = '-';
+	return 1 + maas_fmt_uint(out + 1, 0 - (unsigned long long)v);
+}
+
+void maas_copy_str(char *out, size_t size, const char *s, size_t n)
+{
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}

@@ -13,6 +13,11 @@
  * 1e-6 of one half.  Those cases, values beyond 1e-14..1e31 (where the
  * power of ten is not exact), zeros, infinities and NaN go to snprintf, so
  * the text is always printf's.
+ *
+ * The integer and string writers are there for the same reason: once
+ * OpenBLAS is loaded, its libquadmath has registered printf extensions,
+ * and from then on glibc takes its slow positional path for every printf
+ * call in the process (twice the time for a plain "%d").
  */
 #ifndef MAAS_CORE_FMT_H
 #define MAAS_CORE_FMT_H
@@ -26,5 +31,14 @@ extern const double maas_pow10_exact[23];
 
 /* "%.9g" of v into out (MAAS_FMT_G9_MAX bytes); returns the length. */
 size_t maas_fmt_g9(char *out, double v);
+
+/* v in decimal into out (at least 21 bytes); returns the length. */
+size_t maas_fmt_uint(char *out, unsigned long long v);
+/* v in decimal, '-' first when negative (at least 21 bytes). */
+size_t maas_fmt_int(char *out, long long v);
+
+/* s into out (size bytes, > 0), cut to fit and NUL-terminated:
+ * snprintf(out, size, "%s", s) without printf. */
+void maas_copy_str(char *out, size_t size, const char *s, size_t n);
 
 #endif

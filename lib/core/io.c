@@ -191,6 +191,12 @@ void maas_buf_add_g9(struct maas_buf *b, double v)
 	b->len += maas_fmt_g9(b->data + b->len, v);
 }
 
+void maas_buf_add_int(struct maas_buf *b, long long v)
+{
+	xgrow(&b->data, &b->cap, b->len + 24, 1);
+	b->len += maas_fmt_int(b->data + b->len, v);
+}
+
 int maas_read_all(const char *path, struct maas_buf *b, size_t limit, struct maas_err *e)
 {
 	int fd = maas_open_in(path, e);

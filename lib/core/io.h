@@ -47,6 +47,8 @@ void maas_buf_addf(struct maas_buf *b, const char *fmt, ...) __attribute__((form
 void maas_buf_add_json_string(struct maas_buf *b, const char *s);
 /* v as "%.9g" would write it (maas_fmt_g9: the same text, faster). */
 void maas_buf_add_g9(struct maas_buf *b, double v);
+/* v in decimal, as "%lld" would write it. */
+void maas_buf_add_int(struct maas_buf *b, long long v);
 
 /* Reads all of path ("-" = stdin) into b.  Fails with MAAS_EDATA when the
  * file is larger than `limit` bytes (0 = no limit). */

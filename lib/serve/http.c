@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fmt.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/version.h"
@@ -325,12 +326,16 @@ static int requested_outputs(const struct maas_served *m, const json_t *req, str
 static void add_output_head(struct maas_buf *b, int *first, const char *name, const char *type, size_t n,
 			    size_t cols)
 {
-	/* in pieces: glibc takes a slow path for a format of many arguments */
+	/* in pieces, without printf (see core/fmt.h) */
 	maas_buf_addstr(b, *first ? "{\"name\":\"" : ",{\"name\":\"");
 	maas_buf_addstr(b, name);
 	maas_buf_addstr(b, "\",\"datatype\":\"");
 	maas_buf_addstr(b, type);
-	maas_buf_addf(b, "\",\"shape\":[%zu,%zu],\"data\":[", n, cols);
+	maas_buf_addstr(b, "\",\"shape\":[");
+	maas_buf_add_int(b, (long long)n);
+	maas_buf_addstr(b, ",");
+	maas_buf_add_int(b, (long long)cols);
+	maas_buf_addstr(b, "],\"data\":[");
 	*first = 0;
 }
 
@@ -366,8 +371,11 @@ static void infer_answer(struct pending *pd, struct reply *r)
 	}
 	if (want & OUT_CLASS) {
 		add_output_head(b, &first, "class", "INT64", n, 1);
-		for (size_t i = 0; i < n; i++)
-			maas_buf_addf(b, "%s%d", i ? "," : "", p[i].label);
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				maas_buf_addstr(b, ",");
+			maas_buf_add_int(b, p[i].label);
+		}
 		maas_buf_addstr(b, "]}");
 	}
 	if (want & OUT_LABEL) {
@@ -376,7 +384,7 @@ static void infer_answer(struct pending *pd, struct reply *r)
 			const char *l = p[i].label >= 0 && p[i].label < m->nlabels ? m->labels[p[i].label] : NULL;
 			char num[24];
 			if (!l) {
-				snprintf(num, sizeof num, "%d", p[i].label);
+				maas_fmt_int(num, p[i].label);
 				l = num;
 			}
 			if (i)
@@ -866,13 +874,13 @@ static void feedback(struct maas_http *h, struct slot *s, const char *body, size
 static void model_path(const char **p, const char *stops, char *name, size_t nn, char *ver, size_t vn, int *has_ver)
 {
 	size_t k = strcspn(*p, stops);
-	snprintf(name, nn, "%.*s", (int)k, *p);
+	maas_copy_str(name, nn, *p, k);
 	*p += k;
 	*has_ver = 0;
 	if (!strncmp(*p, "/versions/", 10)) {
 		*p += 10;
 		k = strcspn(*p, stops);
-		snprintf(ver, vn, "%.*s", (int)k, *p);
+		maas_copy_str(ver, vn, *p, k);
 		*p += k;
 		*has_ver = 1;
 	}
@@ -1066,7 +1074,7 @@ static enum MHD_Result send_reply(struct maas_http *h, struct MHD_Connection *co
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->type ? r->type : "application/json");
-	snprintf(idbuf, sizeof idbuf, "%lu", q->id);
+	maas_fmt_uint(idbuf, q->id);
 	MHD_add_response_header(resp, "X-Request-Id", idbuf);
 	if (r->retry_after) {
 		snprintf(idbuf, sizeof idbuf, "%d", r->retry_after);
@@ -1101,7 +1109,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		q->t0 = maas_now();
 		q->id = atomic_fetch_add(&h->next_id, 1) + 1;
 		q->method = !strcmp(method, "GET") ? "GET" : !strcmp(method, "POST") ? "POST" : "other";
-		snprintf(q->path, sizeof q->path, "%s", url);
+		maas_copy_str(q->path, sizeof q->path, url, strnlen(url, sizeof q->path));
 		maas_buf_init(&q->body);
 		*con_cls = q;
 		long now = maas_serve_metrics_in_flight(&h->metrics, 1);

@@ -563,7 +563,7 @@ static void add_prediction(struct maas_buf *b, const struct mon_model *mm, const
 	if (mm->classification && p->label >= 0 && p->label < mm->nlabels)
 		maas_buf_add_json_string(b, mm->labels[p->label]);
 	else if (mm->classification)
-		maas_buf_addf(b, "%d", p->label);
+		maas_buf_add_int(b, p->label);
 	else
 		maas_buf_add_g9(b, p->value);
 	if (mm->classification) {
@@ -662,7 +662,9 @@ static void add_features(struct maas_buf *b, const struct maas_served *m, const 
 		return;
 	}
 	for (size_t f = 0; f < F; f++) {
-		maas_buf_addf(b, ",\"x%zu\":", f);
+		maas_buf_addstr(b, ",\"x");
+		maas_buf_add_int(b, (long long)f);
+		maas_buf_addstr(b, "\":");
 		maas_buf_add_g9(b, x[f]);
 	}
 }

@@ -246,6 +246,20 @@ static void test_fmt_g9(void)
 		bad += la != strlen(b) || strcmp(a, b);
 	}
 	ok(!bad, "maas_fmt_g9 writes what printf writes for %zu floats and doubles (%zu differ)", n, bad);
+
+	static const long long ints[] = {0, 1, -1, 9, 10, -10, 99, 100, 123456789, -2147483648LL, 9223372036854775807LL,
+					 -9223372036854775807LL - 1};
+	bad = 0;
+	for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+		la = maas_fmt_int(a, ints[i]);
+		snprintf(b, sizeof b, "%lld", ints[i]);
+		bad += la != strlen(b) || strcmp(a, b);
+	}
+	la = maas_fmt_uint(a, 18446744073709551615ULL);
+	ok(!bad && la == 20 && !strcmp(a, "18446744073709551615"), "maas_fmt_int and maas_fmt_uint write what printf writes");
+	maas_copy_str(a, 4, "abcdef", 6);
+	maas_copy_str(b, 8, "abcdef", 2);
+	ok(!strcmp(a, "abc") && !strcmp(b, "ab"), "maas_copy_str cuts to fit and to the length given");
 }
 
 int main(void)
