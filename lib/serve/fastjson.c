@@ -17,14 +17,17 @@ struct scan {
 	const char *p, *end;
 };
 
-static void ws(struct scan *s)
+/* Skips whitespace: one test when there is none, the common case. */
+static inline __attribute__((always_inline)) void ws(struct scan *s)
 {
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-		s->p++;
+	const char *p = s->p, *end = s->end;
+	while (p < end && (unsigned char)*p <= ' ' && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	s->p = p;
 }
 
 /* Skips whitespace, then takes the byte c. */
-static int take(struct scan *s, char c)
+static inline __attribute__((always_inline)) int take(struct scan *s, char c)
 {
 	ws(s);
 	if (s->p < s->end && *s->p == c) {
@@ -90,6 +93,15 @@ static inline uint64_t eight_value(uint64_t v)
 
 static const uint64_t pow10_u64[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
 
+/* The value of the first n (1-8) digits of v: shifted up behind '0's
+ * and converted as eight. */
+static inline uint64_t run_value(uint64_t v, int n)
+{
+	if (n < 8)
+		v = (v << (8 * (8 - n))) | (0x3030303030303030ULL >> (8 * n));
+	return eight_value(v);
+}
+
 /* Digits at *q (up to end) into *m, counted in *nd: up to eight at a
  * time while 8 bytes can be read and the count stays within 19 (a run of
  * n < 8 is shifted up behind '0's and converted as eight); the rest, and
@@ -104,9 +116,7 @@ static inline const char *digits(const char *q, const char *end, uint64_t *m, in
 			return q;
 		if (*nd + n > 19)
 			break;
-		if (n < 8)
-			v = (v << (8 * (8 - n))) | (0x3030303030303030ULL >> (8 * n));
-		*m = *m * pow10_u64[n] + eight_value(v);
+		*m = *m * pow10_u64[n] + run_value(v, n);
 		*nd += n;
 		q += n;
 		if (n < 8)
@@ -116,6 +126,41 @@ static inline const char *digits(const char *q, const char *end, uint64_t *m, in
 		if (*nd < 19)
 			*m = *m * 10 + (uint64_t)(*q - '0');
 	return q;
+}
+
+/*
+ * The common number, fast: [-]d.d with 1-7 digits on each side of the
+ * point, 32 bytes or more from the end (so no bound checks), and then a
+ * byte that cannot continue a number.  m has at most 14 digits and the
+ * power of ten is at most 10^7, so the quotient is the one correctly
+ * rounded double, what number() computes too.  Anything else, integers
+ * and leading zeros included, is left to number(): 0, nothing consumed.
+ */
+static inline __attribute__((always_inline)) int short_number(struct scan *s, double *out)
+{
+	const char *q = s->p;
+	uint64_t v, m;
+	int neg, n, f;
+
+	if (s->end - q < 32)
+		return 0;
+	neg = *q == '-';
+	q += neg;
+	memcpy(&v, q, 8);
+	n = digit_run(v);
+	if (n == 0 || n == 8 || (*q == '0' && n > 1) || q[n] != '.')
+		return 0;
+	m = run_value(v, n);
+	q += n + 1;
+	memcpy(&v, q, 8);
+	f = digit_run(v);
+	if (f == 0 || f == 8 || q[f] == 'e' || q[f] == 'E')
+		return 0;
+	m = m * pow10_u64[f] + run_value(v, f);
+	double d = (double)m / maas_pow10_exact[f];
+	*out = neg ? -d : d;
+	s->p = q + f;
+	return 1;
 }
 
 /*
@@ -243,7 +288,7 @@ static int data(struct scan *s, float **x, size_t *nx, size_t *cap)
 				continue;
 			depth--;
 		} else {
-			if (!number(s, &d, &integer))
+			if (!short_number(s, &d) && !number(s, &d, &integer))
 				return 0;
 			float f = (float)d;
 			if (!isfinite(f))
