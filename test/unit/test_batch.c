@@ -165,6 +165,24 @@ static void test_jsonl(const struct maas_served *m)
 	char *out = score(m, "", MAAS_BATCH_JSONL, 0, &rc, &e);
 	ok(rc == 0 && out && !*out, "jsonl: empty input, empty output");
 	free(out);
+
+	/* lines longer than the reader's 64 KiB buffer, and one ending exactly
+	 * at a buffer's end */
+	struct maas_buf big;
+	maas_buf_init(&big);
+	maas_buf_addstr(&big, "{\"sepalLength\": 5.1,");
+	for (int i = 0; i < 150000; i++)
+		maas_buf_addstr(&big, " ");
+	maas_buf_addstr(&big, "\"sepalWidth\": 3.5, \"petalLength\": 1.4, \"petalWidth\": 0.2}\n");
+	while (big.len < 3 * 65536 - 1)
+		maas_buf_addstr(&big, " ");
+	maas_buf_addstr(&big, "\n" R2 "\n");
+	out = score(m, big.data, MAAS_BATCH_JSONL, 2, &rc, &e);
+	is_int(count_lines(out), 2, "jsonl: a 150 kB line, a blank one up to a buffer's end, another: two answers");
+	is_prediction(m, out, 0, 1, R1, "jsonl: the line over three buffers predicted");
+	is_prediction(m, out, 1, 3, R2, "jsonl: the line after a buffer's end predicted");
+	free(out);
+	maas_buf_release(&big);
 }
 
 static void test_csv(const struct maas_served *m)
