@@ -483,6 +483,13 @@ static int load(const struct maas_blas_opts *o, struct maas_err *e)
 		setenv("OPENBLAS_CORETYPE", force, 1);
 	else if (unset_env)
 		unsetenv("OPENBLAS_CORETYPE");
+	/* one thread asked for: OpenBLAS starts no pool (it would start one
+	 * thread a core, and each spins in sched_yield for a while first) */
+	const char *nt_env = getenv("OPENBLAS_NUM_THREADS");
+	char *nt_saved = nt_env ? xstrdup(nt_env) : NULL;
+	int one = o && o->threads == 1;
+	if (one)
+		setenv("OPENBLAS_NUM_THREADS", "1", 1);
 	void *dl = dlopen(BLAS_SONAME, RTLD_NOW | RTLD_LOCAL);
 	char dlerr[512] = "";
 	if (!dl)
@@ -493,6 +500,13 @@ static int load(const struct maas_blas_opts *o, struct maas_err *e)
 		else
 			unsetenv("OPENBLAS_CORETYPE");
 	}
+	if (one) {
+		if (nt_saved)
+			setenv("OPENBLAS_NUM_THREADS", nt_saved, 1);
+		else
+			unsetenv("OPENBLAS_NUM_THREADS");
+	}
+	free(nt_saved);
 	if (!dl) {
 		maas_err_set(e, MAAS_EOS, "cannot load '%s': %s", BLAS_SONAME, dlerr);
 		goto fail;
