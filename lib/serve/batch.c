@@ -357,6 +357,12 @@ static int score_csv(struct batch *b, int fd, char delim, struct maas_err *e)
 				goto out;
 			}
 	}
+	/* one object for each place in a batch, kept across batches: a record
+	 * only replaces the values of the keys it already has (a new object a
+	 * record made jansson grow its table of keys step by step, and the
+	 * frees and large allocations of that took most of the time of wide
+	 * records) */
+	json_t **objs = xcalloc(b->max, sizeof *objs);
 	rc = 0;
 	while (rc == 0 && (got = read_record(r, delim, &rec, &first, e)) > 0) {
 		if (rec.n != head.n) {
@@ -364,18 +370,19 @@ static int score_csv(struct batch *b, int fd, char delim, struct maas_err *e)
 								 head.n), e);
 			continue;
 		}
-		json_t *o = json_object();
-		for (size_t i = 0; i < rec.n; i++) {
+		json_t *o = objs[b->n] ? objs[b->n] : (objs[b->n] = json_object());
+		int utf8 = 1;
+		for (size_t i = 0; i < rec.n && utf8; i++) {
 			const char *s = field(&rec, i);
-			json_object_set_new(o, names[i], *s ? json_string(s) : json_null());
+			json_t *v = *s ? json_string(s) : json_null();
+			utf8 = v != NULL;   /* json_string refuses text that is not UTF-8 */
+			json_object_set_new(o, names[i], v);
 		}
-		/* json_string refuses text that is not UTF-8 */
-		if (json_object_size(o) != head.n) {
-			json_decref(o);
+		if (!utf8) {
 			rc = add_entry(b, first, NULL, xstrdup("the record is not UTF-8 text"), e);
 			continue;
 		}
-		rc = add_entry(b, first, o, NULL, e);
+		rc = add_entry(b, first, json_incref(o), NULL, e);
 	}
 	if (got < 0)
 		rc = -1;
@@ -384,6 +391,9 @@ static int score_csv(struct batch *b, int fd, char delim, struct maas_err *e)
 	for (size_t i = 0; i < head.n; i++)
 		free(names[i]);
 	free(names);
+	for (size_t i = 0; i < b->max; i++)
+		json_decref(objs[i]);
+	free(objs);
 out:
 	maas_buf_release(&rec.text);
 	maas_buf_release(&head.text);
