@@ -206,6 +206,22 @@ static void test_csv(const struct maas_served *m)
 	is_prediction(m, out, 4, 8, R3, "csv: an empty cell of an ignored column");
 	free(out);
 
+	/* a record that is not UTF-8 between good ones, in batches of one
+	 * and of three (the objects of a batch's places are reused) */
+	for (size_t batch = 1; batch <= 3; batch += 2) {
+		out = score(m, "sepalLength,sepalWidth,petalLength,petalWidth,species\n"
+			    "5.1,3.5,1.4,0.2,setosa\n"
+			    "6.7,3.0,5.2,2.3,vir\xffginica\n"
+			    "6.7,3.0,5.2,2.3,\n"
+			    "5.9,2.8,4.1,1.3,x\n", MAAS_BATCH_CSV, batch, &rc, &e);
+		is_int(count_lines(out), 4, "csv, batch %zu: one line per record", batch);
+		is_prediction(m, out, 0, 2, R1, "csv: the record before one that is not UTF-8");
+		is_error_line(out, 1, 3, "the record is not UTF-8 text", "csv: a record that is not UTF-8");
+		is_prediction(m, out, 2, 4, R2, "csv: the record after it, in the same place of a batch");
+		is_prediction(m, out, 3, 5, R3, "csv: and the next");
+		free(out);
+	}
+
 	out = score(m, "sepalLength\tsepalWidth\tpetalLength\tpetalWidth\n5.1\t3.5\t1.4\t0.2\n", MAAS_BATCH_TSV, 0,
 		    &rc, &e);
 	is_int(rc, 0, "tsv: scored");
