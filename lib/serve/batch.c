@@ -345,6 +345,14 @@ static int score_csv(struct batch *b, int fd, char delim, struct maas_err *e)
 			maas_err_set(e, MAAS_EDATA, "the CSV input has no header line");
 		goto out;
 	}
+	for (size_t i = 0; i < head.n; i++) {
+		json_t *v = json_string(field(&head, i));  /* NULL: not UTF-8 */
+		if (!v) {
+			maas_err_set(e, MAAS_EDATA, "the CSV header is not UTF-8 (column %zu)", i + 1);
+			goto out;
+		}
+		json_decref(v);
+	}
 	char **names = xcalloc(head.n, sizeof *names);
 	for (size_t i = 0; i < head.n; i++) {
 		names[i] = *field(&head, i) ? xstrdup(field(&head, i)) : xasprintf("c%zu", i + 1);

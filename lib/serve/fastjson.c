@@ -13,6 +13,10 @@
 #include "core/mem.h"
 #include "serve/fastjson.h"
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the SWAR digit scanning reads 8 bytes as a little-endian word"
+#endif
+
 struct scan {
 	const char *p, *end;
 };

@@ -232,6 +232,11 @@ static void test_csv(const struct maas_served *m)
 	ok(rc == -1 && e.kind == MAAS_EDATA && !strcmp(e.msg, "the CSV header names 'sepalLength' twice"),
 	   "csv: a repeated header name: %s", e.msg);
 	free(out);
+	out = score(m, "sepalLength,sepalWidth,petalLength,petal\xffWidth,species\n5.1,3.5,1.4,0.2,x\n", MAAS_BATCH_CSV, 0,
+		    &rc, &e);
+	ok(rc == -1 && e.kind == MAAS_EDATA && !strcmp(e.msg, "the CSV header is not UTF-8 (column 4)"),
+	   "csv: a header name that is not UTF-8: %s", e.msg);
+	free(out);
 	out = score(m, "", MAAS_BATCH_CSV, 0, &rc, &e);
 	ok(rc == -1 && e.kind == MAAS_EDATA && !strcmp(e.msg, "the CSV input has no header line"),
 	   "csv: no header: %s", e.msg);
