@@ -150,12 +150,17 @@ static inline __attribute__((always_inline)) int short_number(struct scan *s, do
 		return 0;
 	neg = *q == '-';
 	q += neg;
-	memcpy(&v, q, 8);
-	n = digit_run(v);
-	if (n == 0 || n == 8 || (*q == '0' && n > 1) || q[n] != '.')
-		return 0;
-	m = run_value(v, n);
-	q += n + 1;
+	if ((unsigned)(q[0] - '0') < 10 && q[1] == '.') {  /* one digit, the most common */
+		m = (uint64_t)(q[0] - '0');
+		q += 2;
+	} else {
+		memcpy(&v, q, 8);
+		n = digit_run(v);
+		if (n == 0 || n == 8 || (*q == '0' && n > 1) || q[n] != '.')
+			return 0;
+		m = run_value(v, n);
+		q += n + 1;
+	}
 	memcpy(&v, q, 8);
 	f = digit_run(v);
 	if (f == 0 || f == 8 || q[f] == 'e' || q[f] == 'E')
@@ -292,11 +297,16 @@ static int data(struct scan *s, float **x, size_t *nx, size_t *cap)
 				continue;
 			depth--;
 		} else {
-			if (!short_number(s, &d) && !number(s, &d, &integer))
-				return 0;
-			float f = (float)d;
-			if (!isfinite(f))
-				return 0;
+			float f;
+			if (short_number(s, &d)) {
+				f = (float)d;    /* below 10^7: finite */
+			} else {
+				if (!number(s, &d, &integer))
+					return 0;
+				f = (float)d;
+				if (!isfinite(f))
+					return 0;
+			}
 			if (*nx == *cap)
 				xgrow(x, cap, *nx + 1, sizeof **x);
 			(*x)[(*nx)++] = f;
