@@ -63,7 +63,7 @@ static const struct maas_option options[] = {
 	{"batch-size", 'b', "N", "rows per forward pass (default: 64; 256 with --stdin)", NULL, OPT_BATCH_SIZE},
 	{"max-batch-rows", 0, "N", "dynamic batching: coalesce concurrent requests into passes of up to N rows (default: 64)", NULL, OPT_MAX_BATCH_ROWS},
 	{"batch-delay", 0, "MICROSECONDS", "dynamic batching: wait up to this long for more requests; 0 turns batching off (default: 500)", NULL, OPT_BATCH_DELAY},
-	{"batch-min-gain", 0, "MICROSECONDS", "dynamic batching: batch only models whose rows save this much compute in a batch, as measured at load; 0 batches every model (default: 20)", NULL, OPT_BATCH_MIN_GAIN},
+	{"batch-min-gain", 0, "MICROSECONDS", "dynamic batching: batch across workers only models whose rows save this much compute in a batch, as measured at load; 0 batches every model so (default: 20; from 3, within each worker's pass)", NULL, OPT_BATCH_MIN_GAIN},
 	{"log-predictions", 0, "FILE", "append the inputs and predictions, and feedback, as JSON lines to FILE", "file", OPT_LOG_PREDICTIONS},
 	{"log-sample", 0, "FRACTION", "log this fraction of the predictions, from 0 to 1 (default: 1)", NULL, OPT_LOG_SAMPLE},
 	{"quiet", 'q', NULL, "print nothing but errors", NULL, OPT_QUIET},
@@ -357,9 +357,13 @@ static int server_mode(struct cli *c, char **bundles, int n)
 			if (!en)
 				continue;
 			double us = atomic_load(&en->batch_gain_s) * 1e6;
+			/* as http.c decides: across workers in the batcher, within each
+			 * worker's pass, or each request alone */
+			const char *how = c->http.batch_delay_us <= 0 ? "off"
+				: us >= c->http.batch_min_gain_us ? "on"
+				: us >= MAAS_PASS_MIN_GAIN_US ? "within each worker's pass" : "off";
 			maas_verbose("batching '%s' version %s: %s (a row saves %.1f us of compute in a pass of %d, "
-				     "--batch-min-gain %g)", en->m.name, en->m.version,
-				     us >= c->http.batch_min_gain_us ? "on" : "off", us, MAAS_BATCHER_PROBE,
+				     "--batch-min-gain %g)", en->m.name, en->m.version, how, us, MAAS_BATCHER_PROBE,
 				     c->http.batch_min_gain_us);
 			maas_reg_entry_put(en);
 		}

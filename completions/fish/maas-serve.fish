@@ -17,7 +17,7 @@ complete -c maas-serve -l format -s f -x -a 'jsonl csv tsv' -d 'batch mode input
 complete -c maas-serve -l batch-size -s b -x -d 'rows per forward pass (default: 64; 256 with --stdin)'
 complete -c maas-serve -l max-batch-rows -x -d 'dynamic batching: coalesce concurrent requests into passes of up to N rows (default: 64)'
 complete -c maas-serve -l batch-delay -x -d 'dynamic batching: wait up to this long for more requests; 0 turns batching off (default: 500)'
-complete -c maas-serve -l batch-min-gain -x -d 'dynamic batching: batch only models whose rows save this much compute in a batch, as measured at load; 0 batches every model (default: 20)'
+complete -c maas-serve -l batch-min-gain -x -d 'dynamic batching: batch across workers only models whose rows save this much compute in a batch, as measured at load; 0 batches every model so (default: 20; from 3, within each worker\'s pass)'
 complete -c maas-serve -l log-predictions -r -F -d 'append the inputs and predictions, and feedback, as JSON lines to FILE'
 complete -c maas-serve -l log-sample -x -d 'log this fraction of the predictions, from 0 to 1 (default: 1)'
 complete -c maas-serve -l quiet -s q -d 'print nothing but errors'

@@ -37,8 +37,9 @@
  * how much of a one-row pass a row saves in a pass of MAAS_BATCHER_PROBE
  * rows (registry.h: once the server is ready, and before a reload swaps);
  * the server batches a model only when that gain reaches its
- * --batch-min-gain, and computes the others' requests at once, in
- * parallel, without the queue.
+ * --batch-min-gain, and computes the others' requests without the queue
+ * (within the pass of the worker that read them when their rows save a
+ * little, http.c; at once otherwise), in parallel.
  *
  * Deadlines: a job whose request arrived more than deadline_ms before its
  * batch is formed is not computed: it is done with late = 1 (the server

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -40,8 +42,14 @@
 /* A request's model: a reference taken from the registry (registry.h). */
 #define slot maas_reg_entry
 
+struct worker;
+
 struct maas_http {
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *d;     /* the first worker's: the port, the listening socket */
+	struct worker *workers;   /* each drives its own daemon (worker_main) */
+	int nworkers;
+	atomic_int stop_workers;  /* set by maas_http_stop once the drain is over */
+	atomic_int quiesce;       /* set by maas_http_stop: each worker stops listening */
 	struct maas_registry reg; /* the models, swapped by reloads */
 	atomic_int draining;      /* set by maas_http_stop: not ready */
 	struct maas_http_opts o;
@@ -105,6 +113,7 @@ struct pending {
 	struct maas_http *h;
 	struct MHD_Connection *conn;
 	struct slot *s;          /* borrowed from the request's reference */
+	struct worker *worker;   /* the one whose connection it is */
 	struct maas_predict_ctx *c;
 	int records;             /* the records API, else an infer request */
 	size_t n;
@@ -117,8 +126,40 @@ struct pending {
 	float *probs;
 	int rc, late;
 	struct maas_err e;
+	double t0, queued_at;    /* the request's start; when it joined its worker's pass */
 	double queue_s, compute_s;
 };
+
+/*
+ * A worker thread drives a libmicrohttpd daemon of its own (all share the
+ * listening socket): it waits for its connections, lets libmicrohttpd read
+ * and route every request that is ready (MHD_run), then computes the rows
+ * of the infer and records requests of each model that it suspended during
+ * that pass in one forward pass, resumes them, and the next MHD_run sends
+ * their answers.  Requests that arrive together are so computed together,
+ * without waiting and without another thread (see "Dynamic batching" in
+ * maas-serve(1)).
+ */
+struct worker {
+	struct maas_http *h;
+	struct MHD_Daemon *d;
+	pthread_t thread;
+	int started;
+	atomic_int quiesced;     /* it has stopped listening (MHD_quiesce_daemon) */
+	int wake_fd;             /* an eventfd it polls: a connection of its was resumed by
+				    another thread (libmicrohttpd does not wake a daemon
+				    without a thread of its own), or the stop began */
+	struct pending **pass;   /* suspended during this pass, in arrival order */
+	size_t npass, cap;
+	float *x, *probs;        /* one model's rows and answers, together */
+	struct maas_prediction *p;
+	size_t capx, capp, capo;
+	double *waits;
+	size_t capw;
+};
+
+/* The worker of the calling thread, NULL outside the workers. */
+static __thread struct worker *this_worker;
 
 void maas_http_opts_init(struct maas_http_opts *o)
 {
@@ -443,11 +484,14 @@ static void park(struct maas_batcher_job *j)
 	MHD_suspend_connection(pd->conn);
 }
 
+static void poke(struct worker *w);
+
 static void wake(struct maas_batcher_job *j)
 {
 	struct pending *pd = j->arg;
 	struct maas_http *h = pd->h;
 	MHD_resume_connection(pd->conn);
+	poke(pd->worker);
 	atomic_fetch_sub(&h->suspended, 1);
 }
 
@@ -459,12 +503,21 @@ static int batched(const struct maas_http *h, const struct slot *s)
 	return h->o.batch_delay_us > 0 && (h->o.batch_min_gain_us <= 0 || (gain >= 0 && gain * 1e6 >= h->o.batch_min_gain_us));
 }
 
+/* Whether a model's requests read in one pass of a worker are computed
+ * together: when a row saves more than its request's suspension costs. */
+static int pass_batched(const struct maas_http *h, const struct slot *s)
+{
+	double gain = atomic_load(&s->batch_gain_s);
+	return h->o.batch_delay_us > 0 && gain * 1e6 >= MAAS_PASS_MIN_GAIN_US;
+}
+
 /* A prediction of n rows for model s (a reference the reply holds). */
 static struct pending *pending_new(struct maas_http *h, struct slot *s, struct reply *r, size_t n)
 {
 	struct pending *pd = xcalloc(1, sizeof *pd);
 	pd->h = h;
 	pd->conn = r->conn;
+	pd->worker = this_worker;
 	pd->s = s;
 	pd->n = n;
 	pd->p = xcalloc(n ? n : 1, sizeof *pd->p);
@@ -510,6 +563,18 @@ static int compute(struct maas_http *h, struct pending *pd, struct reply *r)
 	}
 	if (h->o.batch_delay_us > 0)
 		maas_batcher_withdraw(&h->batcher);
+	struct worker *w = this_worker;
+	if (w && pd->n >= 1 && !atomic_load(&h->no_park) && pass_batched(h, pd->s)) {
+		/* computed by flush() at the end of the pass */
+		if (w->npass == w->cap)
+			xgrow(&w->pass, &w->cap, w->npass + 1, sizeof *w->pass);
+		w->pass[w->npass++] = pd;
+		pd->t0 = r->t0;
+		pd->queued_at = maas_now();
+		MHD_suspend_connection(pd->conn);
+		r->pending = pd;
+		return 1;
+	}
 	double t0 = maas_now();
 	for (size_t i = 0; i < pd->n && !pd->rc; i += (size_t)h->o.max_batch) {
 		size_t k = pd->n - i < (size_t)h->o.max_batch ? pd->n - i : (size_t)h->o.max_batch;
@@ -1238,6 +1303,160 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* ---- the workers ---- */
+
+/* Computes the rows of the requests suspended in this pass, one forward
+ * pass a model for all of them (in arrival order), and resumes them. */
+static void flush(struct worker *w)
+{
+	struct maas_http *h = w->h;
+
+	for (size_t i = 0; i < w->npass; i++) {
+		struct pending *a = w->pass[i];
+		if (!a)
+			continue;
+		const struct maas_served *m = &a->s->m;
+		size_t row = (size_t)(m->T ? m->T : 1) * (size_t)m->features, K = (size_t)a->s->K;
+		size_t n = 0, k = 0, jobs = 0;
+		double t0 = maas_now();
+
+		for (size_t j = i; j < w->npass; j++) { /* this model's requests, in time */
+			struct pending *b = w->pass[j];
+			if (!b || b->s != a->s)
+				continue;
+			if (maas_deadline_passed(b->t0, h->o.deadline_ms)) {
+				b->late = 1;
+				w->pass[j] = NULL;
+				MHD_resume_connection(b->conn);
+				continue;
+			}
+			n += b->n;
+			jobs++;
+		}
+		if (!jobs)
+			continue;
+		xgrow(&w->x, &w->capx, n * row, sizeof *w->x);
+		xgrow(&w->p, &w->capo, n, sizeof *w->p);
+		xgrow(&w->probs, &w->capp, n * (K ? K : 1), sizeof *w->probs);
+		xgrow(&w->waits, &w->capw, jobs, sizeof *w->waits);
+		jobs = 0;
+		for (size_t j = i; j < w->npass; j++) {
+			struct pending *b = w->pass[j];
+			if (b && b->s == a->s) {
+				memcpy(w->x + k * row, b->x, b->n * row * sizeof *w->x);
+				k += b->n;
+				w->waits[jobs++] = t0 - b->queued_at;
+			}
+		}
+		int rc = maas_predict_tensor(m, a->c, w->x, (int)n, w->p, a->probs ? w->probs : NULL, &a->e);
+		double dt = maas_now() - t0;
+		maas_serve_metrics_batch(&h->metrics, m->name, m->version, (int)n, w->waits, jobs);
+		k = 0;
+		for (size_t j = i; j < w->npass; j++) {
+			struct pending *b = w->pass[j];
+			if (!b || b->s != a->s)
+				continue;
+			if (rc) /* alone, so that the error is its own */
+				b->rc = maas_predict_tensor(m, b->c, b->x, (int)b->n, b->p, b->probs, &b->e);
+			else {
+				memcpy(b->p, w->p + k, b->n * sizeof *b->p);
+				if (b->probs)
+					memcpy(b->probs, w->probs + k * K, b->n * K * sizeof *b->probs);
+			}
+			k += b->n;
+			b->queue_s = t0 - b->queued_at;
+			b->compute_s = dt;
+			w->pass[j] = NULL;
+			MHD_resume_connection(b->conn);
+		}
+	}
+	w->npass = 0;
+}
+
+/* Wakes a worker from its poll (NULL: nothing to do). */
+static void poke(struct worker *w)
+{
+	uint64_t one = 1;
+	if (w && write(w->wake_fd, &one, sizeof one) < 0)
+		return; /* full: it is awake already */
+}
+
+/* A worker's loop: wait for its connections (polling the daemon's epoll
+ * descriptor: epoll_wait on it would take the events MHD_run needs), let
+ * libmicrohttpd handle what is ready, compute the pass.  Right after a
+ * flush it does not wait: the resumed connections are to be answered. */
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct maas_http *h = w->h;
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD);
+	struct pollfd pfd[2] = {{.fd = info ? info->epoll_fd : -1, .events = POLLIN}, {.fd = w->wake_fd, .events = POLLIN}};
+	uint64_t pokes;
+	int flushed = 0;
+
+	this_worker = w;
+	for (;;) {
+		/* read before MHD_run, so that this run comes after whatever the
+		 * stop waited for (the batcher's last resumptions) */
+		int stopping = atomic_load(&h->stop_workers);
+		if (atomic_load(&h->quiesce) && !atomic_load(&w->quiesced)) {
+			MHD_quiesce_daemon(w->d); /* in its own thread: no MHD_run meanwhile */
+			atomic_store(&w->quiesced, 1);
+		}
+		if (!flushed && !stopping) {
+			MHD_UNSIGNED_LONG_LONG ms;
+			int wait = 100; /* and look at stop_workers again */
+			if (MHD_get_timeout(w->d, &ms) == MHD_YES && ms < (MHD_UNSIGNED_LONG_LONG)wait)
+				wait = (int)ms;
+			if (poll(pfd, 2, wait) > 0 && (pfd[1].revents & POLLIN))
+				while (read(w->wake_fd, &pokes, sizeof pokes) > 0)
+					;
+		}
+		MHD_run(w->d);
+		flushed = w->npass > 0;
+		if (flushed)
+			flush(w);
+		/* it stops only after an MHD_run that suspended nothing: the
+		 * connections resumed before have been answered (libmicrohttpd
+		 * must not stop with one still suspended; from the drain on,
+		 * compute() suspends none) */
+		else if (stopping)
+			break;
+	}
+	return NULL;
+}
+
+/* Stops the workers' threads (each ends after a flush: nothing stays
+ * suspended), then their daemons, quiesced (the listening socket is
+ * maas_http_stop's to close). */
+static void workers_stop(struct maas_http *h)
+{
+	atomic_store(&h->stop_workers, 1);
+	for (int i = 0; i < h->nworkers; i++)
+		poke(&h->workers[i]);
+	for (int i = 0; i < h->nworkers; i++)
+		if (h->workers[i].started)
+			pthread_join(h->workers[i].thread, NULL);
+	for (int i = h->nworkers - 1; i >= 0; i--) {
+		struct worker *w = &h->workers[i];
+		if (w->d) {
+			if (!atomic_load(&w->quiesced))
+				MHD_quiesce_daemon(w->d);
+			MHD_stop_daemon(w->d);
+		}
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
+		free(w->pass);
+		free(w->x);
+		free(w->p);
+		free(w->probs);
+		free(w->waits);
+	}
+	free(h->workers);
+	h->workers = NULL;
+	h->nworkers = 0;
+}
+
 /* ---- start and stop ---- */
 
 /* Whether a server accepts on the Unix socket at un: 1 yes, 0 no (a
@@ -1332,7 +1551,7 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 {
 	struct maas_http *h = xcalloc(1, sizeof *h);
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME; /* driven by our workers */
 	/* where to listen: an address for libmicrohttpd to bind, or our Unix socket */
 	struct MHD_OptionItem where[] = {{MHD_OPTION_SOCK_ADDR, 0, &ss}, {MHD_OPTION_END, 0, NULL}};
 	const union MHD_DaemonInfo *info;
@@ -1398,13 +1617,48 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 		maas_registry_add(&h->reg, models[i]);
 
 	errno = 0;
-	h->d = MHD_start_daemon(flags, (uint16_t)h->o.port, NULL, NULL, on_request, h,
-				MHD_OPTION_ARRAY, where,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->o.threads,
-				MHD_OPTION_CONNECTION_TIMEOUT, h->o.idle_timeout ? h->o.idle_timeout : DEFAULT_IDLE_TIMEOUT,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				MHD_OPTION_END);
+	h->nworkers = h->o.threads;
+	h->workers = xcalloc((size_t)h->nworkers, sizeof *h->workers);
+	for (int i = 0; i < h->nworkers; i++)
+		h->workers[i].wake_fd = -1;
+	for (int i = 0; i < h->nworkers; i++) {
+		struct worker *w = &h->workers[i];
+		w->h = h;
+		if ((w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+			break;
+		if (i) { /* the others listen on the first one's socket */
+			const union MHD_DaemonInfo *li = MHD_get_daemon_info(h->workers[0].d, MHD_DAEMON_INFO_LISTEN_FD);
+			where[0].option = MHD_OPTION_LISTEN_SOCKET;
+			where[0].value = li ? li->listen_fd : MHD_INVALID_SOCKET;
+			where[0].ptr_value = NULL;
+		}
+		w->d = MHD_start_daemon(flags, (uint16_t)h->o.port, NULL, NULL, on_request, h,
+					MHD_OPTION_ARRAY, where,
+					MHD_OPTION_CONNECTION_TIMEOUT, h->o.idle_timeout ? h->o.idle_timeout : DEFAULT_IDLE_TIMEOUT,
+					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+					MHD_OPTION_END);
+		if (!w->d)
+			break;
+	}
+	h->d = h->workers[0].d;
+	{
+		const union MHD_DaemonInfo *li = h->d ? MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
+		MHD_socket lfd = li ? li->listen_fd : MHD_INVALID_SOCKET;
+		int ok = 1;
+		for (int i = 0; i < h->nworkers; i++)
+			ok = ok && h->workers[i].d;
+		for (int i = 0; ok && i < h->nworkers; i++)
+			ok = h->workers[i].started = !pthread_create(&h->workers[i].thread, NULL, worker_main, &h->workers[i]);
+		if (!ok) {
+			int err = errno;
+			workers_stop(h); /* quiesced: none closes the listening socket */
+			if (fd < 0 && lfd != MHD_INVALID_SOCKET)
+				close(lfd);
+			h->d = NULL;
+			errno = err;
+		}
+	}
 	if (!h->d) {
 		int err = errno;
 		maas_batcher_release(&h->batcher);
@@ -1455,26 +1709,33 @@ struct maas_registry *maas_http_registry(struct maas_http *h)
 long maas_http_stop(struct maas_http *h, double drain_seconds)
 {
 	double deadline = maas_now() + drain_seconds;
+	const union MHD_DaemonInfo *li = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_LISTEN_FD);
+	MHD_socket fd = li ? li->listen_fd : MHD_INVALID_SOCKET;
 	long left;
-	MHD_socket fd;
 
 	atomic_store(&h->draining, 1); /* not ready from now on */
 	atomic_store(&h->no_park, 1);  /* requests of the drain are computed at once */
-	fd = MHD_quiesce_daemon(h->d);
-
-	/* refuse new connections at once (they would wait in the backlog
-	 * through the drain); the descriptor itself is closed only after
-	 * MHD_stop_daemon, as libmicrohttpd's worker threads may still hold it */
+	/* each worker stops listening in its own thread (no MHD_run at the
+	 * same time); then new connections are refused at once (they would
+	 * wait in the backlog through the drain); the descriptor itself is
+	 * closed only after the daemons stop */
+	atomic_store(&h->quiesce, 1);
+	for (int i = 0; i < h->nworkers; i++)
+		poke(&h->workers[i]);
+	for (int i = 0; i < h->nworkers; i++)
+		while (!atomic_load(&h->workers[i].quiesced))
+			usleep(1000);
 	if (fd != MHD_INVALID_SOCKET)
 		shutdown(fd, SHUT_RDWR);
 	unlink_unix(h); /* the path is free for a new server while this one drains */
 	while ((left = maas_serve_metrics_in_flight(&h->metrics, 0)) > 0 && maas_now() < deadline)
 		usleep(5000);
 	/* libmicrohttpd must not stop with a suspended connection; the
-	 * batcher resumes every one within a forward pass */
+	 * batcher resumes every one within a forward pass, and a worker's pass
+	 * ends with a flush */
 	while (atomic_load(&h->suspended) > 0)
 		usleep(1000);
-	MHD_stop_daemon(h->d);
+	workers_stop(h);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	maas_batcher_release(&h->batcher);

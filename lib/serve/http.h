@@ -1,8 +1,10 @@
 /*
  * http.h - maas-serve's HTTP server: the Open Inference Protocol v2 (the
  * KServe/Triton REST protocol), the records API, and Prometheus metrics,
- * on libmicrohttpd (one internal polling thread with epoll and a pool of
- * worker threads, keep-alive), over TCP or a Unix socket.
+ * on libmicrohttpd (worker threads, each driving a daemon of its own with
+ * epoll over its share of the connections, keep-alive; a worker computes
+ * together the requests of a model it read in one pass, http.c), over TCP
+ * or a Unix socket.
  *
  * Endpoints (maas-serve(1) documents them with their bodies):
  *   GET  /v2/health/live, /v2/health/ready, /v2
@@ -35,6 +37,11 @@
 #ifndef MAAS_SERVE_HTTP_H
 #define MAAS_SERVE_HTTP_H
 
+/* A request suspended for its worker's pass costs about 2-3 us of system
+ * calls here (two epoll_ctl and a recv); a model is batched within passes
+ * when a row saves more than that in a pass of four (registry.h) */
+#define MAAS_PASS_MIN_GAIN_US 3.0
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -58,6 +65,8 @@ struct maas_http_opts {
 	int batch_rows;        /* dynamic batching (serve/batcher.h): rows per coalesced pass (0: 64) */
 	long batch_delay_us;   /* the longest a request waits for company (0: no batching; 500 by opts_init) */
 	double batch_min_gain_us; /* batch only models whose rows save this much in a batch (batcher.h) */
+	/* models whose rows save at least MAAS_PASS_MIN_GAIN_US are batched
+	 * within each worker's pass (http.c, struct worker) */
 	FILE *access_log;      /* one JSON line per request, or NULL */
 	const struct maas_auth *auth; /* API keys (serve/auth.h, borrowed), or NULL: no auth */
 	double deadline_ms;    /* 504 for requests that waited longer before compute (0: none) */

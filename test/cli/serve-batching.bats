@@ -219,6 +219,31 @@ EOF
 	wait_for "batching 'iris' version 1: on (a row saves" serve.err
 }
 
+@test "a model whose rows save a little is batched within each worker's pass" {
+	export -f infer
+	export B
+	# rows of two 2048-wide layers save far more than 3 us, less than 10^6
+	"$MAAS_BIN/maas-train" -q -e 1 -a dense:2048,relu,dense:2048,relu -o wide.maas "$BATS_FILE_TMPDIR/iris.safetensors"
+	start_server -v --threads 1 --batch-min-gain 1000000 wide.maas
+	wait_for "batching 'iris' version 1: within each worker's pass (a row saves" serve.err
+	export URL
+	for i in $(seq 0 47); do infer "$i"; done
+	mkdir seq && mv out.* seq/
+	seq 0 47 | timeout 60 xargs -P 12 -I{} bash -c 'infer {}'
+	[ "$(cat code.* | sort -u)" = 200 ]
+	( cd seq && for f in out.*; do mv "$f" "s${f#out}"; done )
+	mv seq/s.* .
+	run same_answers s out
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	curl -s -m 10 "$URL/metrics" > metrics
+	passes=$(metric 'maas_batch_rows_count\{model="iris",version="1"\}')
+	requests=$(metric 'maas_queue_seconds_count\{model="iris",version="1"\}')
+	echo "# $requests requests in $passes passes" >&3
+	# 48 alone, one by one, then 48 at once: some share a pass
+	[ "$requests" = 96 ]
+	[ "$passes" -lt 96 ]
+}
+
 @test "SIGTERM under batched load drains and exits 0" {
 	start_server -q --threads 4 --batch-min-gain 0 --max-batch-rows 4 --drain-seconds 5 "$IRIS"
 	# keep-alive clients that go on sending through the drain
