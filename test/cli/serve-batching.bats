@@ -73,6 +73,20 @@ print("%d of 48 answers identical to the byte" % exact)
 EOF
 }
 
+# sequential_then_parallel P [big]: the 48 bodies (or big ones) one by
+# one, then P at a time; every answer is 200 and the same as alone
+sequential_then_parallel() {
+	local kind=${2:-body}
+	for i in $(seq 0 47); do infer "$i" "$kind"; done
+	mkdir seq && mv out.* seq/
+	seq 0 47 | timeout 60 xargs -P "$1" -I{} bash -c "infer {} $kind"
+	[ "$(cat code.* | sort -u)" = 200 ]
+	( cd seq && for f in out.*; do mv "$f" "s${f#out}"; done )
+	mv seq/s.* .
+	run same_answers s out
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+}
+
 # metric NAME: its value in the file metrics
 metric() {
 	awk -v n="$1" '$1 ~ "^" n "({|$)" { print $2 }' metrics
@@ -84,15 +98,7 @@ metric() {
 	# many worker threads and a long delay, so that requests meet
 	start_server -q --threads 16 --max-batch-rows 4096 --batch-delay 50000 --batch-min-gain 0 "$IRIS"
 	export URL
-	for i in $(seq 0 47); do infer "$i" big; done
-	mkdir seq && mv out.* seq/
-	seq 0 47 | timeout 60 xargs -P 24 -I{} bash -c 'infer {} big'
-	cat code.* | sort -u > codes
-	[ "$(cat codes)" = 200 ]
-	( cd seq && for f in out.*; do mv "$f" "s${f#out}"; done )
-	mv seq/s.* .
-	run same_answers s out
-	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	sequential_then_parallel 24 big
 	echo "# $output" >&3
 	curl -s -m 10 "$URL/metrics" > metrics
 	rows=$(awk '/^maas_batch_rows_sum\{model="iris"/ { print $2 }' metrics)
@@ -227,14 +233,7 @@ EOF
 	start_server -v --threads 1 --batch-min-gain 1000000 wide.maas
 	wait_for "batching 'iris' version 1: within each worker's pass (a row saves" serve.err
 	export URL
-	for i in $(seq 0 47); do infer "$i"; done
-	mkdir seq && mv out.* seq/
-	seq 0 47 | timeout 60 xargs -P 12 -I{} bash -c 'infer {}'
-	[ "$(cat code.* | sort -u)" = 200 ]
-	( cd seq && for f in out.*; do mv "$f" "s${f#out}"; done )
-	mv seq/s.* .
-	run same_answers s out
-	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	sequential_then_parallel 12
 	curl -s -m 10 "$URL/metrics" > metrics
 	passes=$(metric 'maas_batch_rows_count\{model="iris",version="1"\}')
 	requests=$(metric 'maas_queue_seconds_count\{model="iris",version="1"\}')
