@@ -148,7 +148,7 @@ struct worker {
 	atomic_int quiesced;     /* it has stopped listening (MHD_quiesce_daemon) */
 	int wake_fd;             /* an eventfd it polls: a connection of its was resumed by
 				    another thread (libmicrohttpd does not wake a daemon
-				    without a thread of its own), or the stop began */
+				    without a thread of its own), or the stop began or ends */
 	struct pending **pass;   /* suspended during this pass, in arrival order */
 	size_t npass, cap;
 	float *x, *probs;        /* one model's rows and answers, together */
@@ -1405,9 +1405,9 @@ static void *worker_main(void *arg)
 		}
 		if (!flushed && !stopping) {
 			MHD_UNSIGNED_LONG_LONG ms;
-			int wait = 100; /* and look at stop_workers again */
-			if (MHD_get_timeout(w->d, &ms) == MHD_YES && ms < (MHD_UNSIGNED_LONG_LONG)wait)
-				wait = (int)ms;
+			int wait = -1; /* until a connection times out; the stop pokes */
+			if (MHD_get_timeout(w->d, &ms) == MHD_YES)
+				wait = ms < 3600000 ? (int)ms : 3600000;
 			if (poll(pfd, 2, wait) > 0 && (pfd[1].revents & POLLIN))
 				while (read(w->wake_fd, &pokes, sizeof pokes) > 0)
 					;
