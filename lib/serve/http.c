@@ -490,8 +490,10 @@ static void wake(struct maas_batcher_job *j)
 {
 	struct pending *pd = j->arg;
 	struct maas_http *h = pd->h;
+	struct worker *w = pd->worker;
+	/* once resumed, its worker may answer and free pd at any moment */
 	MHD_resume_connection(pd->conn);
-	poke(pd->worker);
+	poke(w);
 	atomic_fetch_sub(&h->suspended, 1);
 }
 
@@ -1648,10 +1650,14 @@ int maas_http_start(struct maas_http **out, struct maas_served *const *models, s
 		int ok = 1;
 		for (int i = 0; i < h->nworkers; i++)
 			ok = ok && h->workers[i].d;
-		for (int i = 0; ok && i < h->nworkers; i++)
-			ok = h->workers[i].started = !pthread_create(&h->workers[i].thread, NULL, worker_main, &h->workers[i]);
+		int err = errno;
+		for (int i = 0; ok && i < h->nworkers; i++) {
+			int rc = pthread_create(&h->workers[i].thread, NULL, worker_main, &h->workers[i]);
+			ok = h->workers[i].started = !rc;
+			if (rc)
+				err = rc; /* pthread_create says why in its result, not in errno */
+		}
 		if (!ok) {
-			int err = errno;
 			workers_stop(h); /* quiesced: none closes the listening socket */
 			if (fd < 0 && lfd != MHD_INVALID_SOCKET)
 				close(lfd);
