@@ -356,14 +356,14 @@ static int server_mode(struct cli *c, char **bundles, int n)
 			struct maas_reg_entry *en = maas_registry_entry(reg, i); /* unloaded meanwhile: NULL */
 			if (!en)
 				continue;
-			double us = atomic_load(&en->batch_gain_s) * 1e6;
-			/* as http.c decides: across workers in the batcher, within each
-			 * worker's pass, or each request alone */
-			const char *how = c->http.batch_delay_us <= 0 ? "off"
-				: us >= c->http.batch_min_gain_us ? "on"
-				: us >= MAAS_PASS_MIN_GAIN_US ? "within each worker's pass" : "off";
+			static const char *const how[] = {
+				[MAAS_BATCHING_NONE] = "off", [MAAS_BATCHING_PASS] = "within each worker's pass",
+				[MAAS_BATCHING_ACROSS] = "on",
+			};
+			double gain = atomic_load(&en->batch_gain_s), us = gain * 1e6;
 			maas_verbose("batching '%s' version %s: %s (a row saves %.1f us of compute in a pass of %d, "
-				     "--batch-min-gain %g)", en->m.name, en->m.version, how, us, MAAS_BATCHER_PROBE,
+				     "--batch-min-gain %g)", en->m.name, en->m.version,
+				     how[maas_http_batching(&c->http, gain)], us, MAAS_BATCHER_PROBE,
 				     c->http.batch_min_gain_us);
 			maas_reg_entry_put(en);
 		}

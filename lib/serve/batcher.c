@@ -100,9 +100,7 @@ void maas_batcher_release(struct maas_batcher *b)
 		pthread_mutex_destroy(&b->lanes[i].lock);
 	pthread_cond_destroy(&b->work);
 	pthread_mutex_destroy(&b->lock);
-	free(b->x);
-	free(b->probs);
-	free(b->out);
+	maas_batch_scratch_release(&b->scratch);
 	free(b->waits);
 	memset(b, 0, sizeof *b);
 }
@@ -128,8 +126,15 @@ static int ready(const struct maas_batcher *b, struct maas_batcher_lane *l)
 	return r;
 }
 
-/* Runs the jobs of a batch (one model, rows in all). */
-static void run(struct maas_batcher *b, struct maas_batcher_job *batch, int rows)
+void maas_batch_scratch_release(struct maas_batch_scratch *s)
+{
+	free(s->x);
+	free(s->probs);
+	free(s->out);
+	memset(s, 0, sizeof *s);
+}
+
+void maas_batch_run(struct maas_batch_scratch *s, struct maas_batcher_job *batch, int rows)
 {
 	const struct maas_served *m = batch->m;
 	struct maas_predict_ctx *c = batch->c; /* its owner does not use it while the job waits */
@@ -141,15 +146,15 @@ static void run(struct maas_batcher *b, struct maas_batcher_job *batch, int rows
 		batch->rc = maas_predict_tensor(m, c, batch->x, batch->n, batch->out, batch->probs, &batch->e);
 		return;
 	}
-	xgrow(&b->x, &b->xcap, r * row, sizeof *b->x);
-	xgrow(&b->out, &b->ocap, r, sizeof *b->out);
+	xgrow(&s->x, &s->xcap, r * row, sizeof *s->x);
+	xgrow(&s->out, &s->ocap, r, sizeof *s->out);
 	if (K)
-		xgrow(&b->probs, &b->pcap, r * K, sizeof *b->probs);
+		xgrow(&s->probs, &s->pcap, r * K, sizeof *s->probs);
 	for (j = batch; j; j = j->next) {
-		memcpy(b->x + at * row, j->x, (size_t)j->n * row * sizeof *b->x);
+		memcpy(s->x + at * row, j->x, (size_t)j->n * row * sizeof *s->x);
 		at += (size_t)j->n;
 	}
-	if (maas_predict_tensor(m, c, b->x, rows, b->out, K ? b->probs : NULL, &e)) {
+	if (maas_predict_tensor(m, c, s->x, rows, s->out, K ? s->probs : NULL, &e)) {
 		/* whose fault: each job alone, with its own instance numbers */
 		for (j = batch; j; j = j->next)
 			j->rc = maas_predict_tensor(m, c, j->x, j->n, j->out, j->probs, &j->e);
@@ -157,9 +162,9 @@ static void run(struct maas_batcher *b, struct maas_batcher_job *batch, int rows
 	}
 	at = 0;
 	for (j = batch; j; j = j->next) {
-		memcpy(j->out, b->out + at, (size_t)j->n * sizeof *j->out);
+		memcpy(j->out, s->out + at, (size_t)j->n * sizeof *j->out);
 		if (j->probs && K)
-			memcpy(j->probs, b->probs + at * K, (size_t)j->n * K * sizeof *j->probs);
+			memcpy(j->probs, s->probs + at * K, (size_t)j->n * K * sizeof *j->probs);
 		j->rc = 0;
 		at += (size_t)j->n;
 	}
@@ -261,7 +266,7 @@ static int one_batch(struct maas_batcher *b, struct maas_batcher_lane *l)
 	if (batch) {
 		const struct maas_served *m = batch->m;
 		double t0 = maas_now(), took;
-		run(b, batch, rows);
+		maas_batch_run(&b->scratch, batch, rows);
 		took = maas_now() - t0;
 		for (struct maas_batcher_job *j = batch; j; j = j->next)
 			j->compute_s = took;

@@ -113,6 +113,22 @@ struct maas_batcher_lane {
 	atomic_int coming;                  /* announced, not yet submitted */
 };
 
+/* Scratch memory for maas_batch_run, grown as needed. */
+struct maas_batch_scratch {
+	float *x, *probs;
+	struct maas_prediction *out;
+	size_t xcap, pcap, ocap;
+};
+void maas_batch_scratch_release(struct maas_batch_scratch *s);
+
+/* Runs a list of jobs of one model (linked by next, rows in all) as one
+ * forward pass with the first job's context, and gives each job its rc, e
+ * and answers; a job alone is computed in place, and if the pass fails
+ * each job is run alone so that its error is its own ("instance N" counts
+ * within the job).  Used by the batcher's thread and by the server's
+ * workers for the requests of one pass (http.c). */
+void maas_batch_run(struct maas_batch_scratch *s, struct maas_batcher_job *batch, int rows);
+
 struct maas_batcher {
 	struct maas_serve_metrics *metrics; /* borrowed, or NULL */
 	const atomic_long *in_flight;       /* borrowed requests-in-flight gauge, or NULL */
@@ -127,9 +143,7 @@ struct maas_batcher {
 	long pokes;                         /* pokes since the thread last scanned the lanes */
 	int stop, started;                  /* started: 1 initialised, 2 with the thread */
 	/* the thread's scratch, grown as needed: */
-	float *x, *probs;
-	struct maas_prediction *out;
-	size_t xcap, pcap, ocap;
+	struct maas_batch_scratch scratch;
 	double *waits;                      /* [max_rows] queue seconds of the jobs taken */
 };
 

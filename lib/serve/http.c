@@ -126,7 +126,6 @@ struct pending {
 	float *probs;
 	int rc, late;
 	struct maas_err e;
-	double t0, queued_at;    /* the request's start; when it joined its worker's pass */
 	double queue_s, compute_s;
 };
 
@@ -151,10 +150,8 @@ struct worker {
 				    without a thread of its own), or the stop began or ends */
 	struct pending **pass;   /* suspended during this pass, in arrival order */
 	size_t npass, cap;
-	float *x, *probs;        /* one model's rows and answers, together */
-	struct maas_prediction *p;
-	size_t capx, capp, capo;
-	double *waits;
+	struct maas_batch_scratch scratch; /* for maas_batch_run */
+	double *waits;           /* the queue seconds of one model's requests */
 	size_t capw;
 };
 
@@ -497,20 +494,26 @@ static void wake(struct maas_batcher_job *j)
 	atomic_fetch_sub(&h->suspended, 1);
 }
 
-/* Whether requests to s go through the batcher: batching is on and a row
- * saves enough in a batch (batcher.h), or every model is batched. */
-static int batched(const struct maas_http *h, const struct slot *s)
+/* A request of a worker's pass is done: that worker answers it in its
+ * next MHD_run. */
+static void resume(struct maas_batcher_job *j)
 {
-	double gain = atomic_load(&s->batch_gain_s); /* < 0: not measured yet */
-	return h->o.batch_delay_us > 0 && (h->o.batch_min_gain_us <= 0 || (gain >= 0 && gain * 1e6 >= h->o.batch_min_gain_us));
+	struct pending *pd = j->arg;
+	MHD_resume_connection(pd->conn);
 }
 
-/* Whether a model's requests read in one pass of a worker are computed
- * together: when a row saves more than its request's suspension costs. */
-static int pass_batched(const struct maas_http *h, const struct slot *s)
+enum maas_batching maas_http_batching(const struct maas_http_opts *o, double gain_s)
 {
-	double gain = atomic_load(&s->batch_gain_s);
-	return h->o.batch_delay_us > 0 && gain * 1e6 >= MAAS_PASS_MIN_GAIN_US;
+	if (o->batch_delay_us <= 0)
+		return MAAS_BATCHING_NONE;
+	if (o->batch_min_gain_us <= 0 || (gain_s >= 0 && gain_s * 1e6 >= o->batch_min_gain_us))
+		return MAAS_BATCHING_ACROSS;
+	return gain_s * 1e6 >= MAAS_PASS_MIN_GAIN_US ? MAAS_BATCHING_PASS : MAAS_BATCHING_NONE;
+}
+
+static enum maas_batching batching(const struct maas_http *h, const struct slot *s)
+{
+	return maas_http_batching(&h->o, atomic_load(&s->batch_gain_s));
 }
 
 /* A prediction of n rows for model s (a reference the reply holds). */
@@ -543,7 +546,8 @@ static int compute(struct maas_http *h, struct pending *pd, struct reply *r)
 	/* reserve a suspension, then look whether the server stops: either
 	 * maas_http_stop sees the reservation or this sees no_park, so no
 	 * connection is suspended once it has waited for none to be */
-	int queue = batched(h, pd->s) && pd->n >= 1 && pd->n <= (size_t)h->o.batch_rows;
+	enum maas_batching how = batching(h, pd->s);
+	int queue = how == MAAS_BATCHING_ACROSS && pd->n >= 1 && pd->n <= (size_t)h->o.batch_rows;
 	if (queue) {
 		atomic_fetch_add(&h->suspended, 1);
 		if (atomic_load(&h->no_park)) {
@@ -551,11 +555,12 @@ static int compute(struct maas_http *h, struct pending *pd, struct reply *r)
 			queue = 0;
 		}
 	}
+	struct maas_batcher_job job = {
+		.m = m, .c = pd->c, .x = pd->x, .n = (int)pd->n, .out = pd->p, .probs = pd->probs,
+		.t0 = r->t0, .deadline_ms = h->o.deadline_ms, .park = park, .wake = wake, .arg = pd,
+	};
 	if (queue) {
-		*j = (struct maas_batcher_job){
-			.m = m, .c = pd->c, .x = pd->x, .n = (int)pd->n, .out = pd->p, .probs = pd->probs,
-			.t0 = r->t0, .deadline_ms = h->o.deadline_ms, .park = park, .wake = wake, .arg = pd,
-		};
+		*j = job;
 		if (maas_batcher_submit(&h->batcher, j)) {
 			r->pending = pd; /* wake() gives the reservation back */
 			return 1;
@@ -566,13 +571,14 @@ static int compute(struct maas_http *h, struct pending *pd, struct reply *r)
 	if (h->o.batch_delay_us > 0)
 		maas_batcher_withdraw(&h->batcher);
 	struct worker *w = this_worker;
-	if (w && pd->n >= 1 && !atomic_load(&h->no_park) && pass_batched(h, pd->s)) {
+	if (w && how == MAAS_BATCHING_PASS && pd->n >= 1 && !atomic_load(&h->no_park)) {
 		/* computed by flush() at the end of the pass */
+		*j = job;
+		j->wake = resume;
+		j->queued_at = maas_now();
 		if (w->npass == w->cap)
 			xgrow(&w->pass, &w->cap, w->npass + 1, sizeof *w->pass);
 		w->pass[w->npass++] = pd;
-		pd->t0 = r->t0;
-		pd->queued_at = maas_now();
 		MHD_suspend_connection(pd->conn);
 		r->pending = pd;
 		return 1;
@@ -590,7 +596,7 @@ static int compute(struct maas_http *h, struct pending *pd, struct reply *r)
 /* Answers pd, computed (at once or in a batch), and frees it. */
 static void finish(struct maas_http *h, struct pending *pd, struct reply *r)
 {
-	if (pd->job.wake) { /* it went through the batcher */
+	if (pd->job.wake) { /* it was queued: in the batcher, or in its worker's pass */
 		pd->rc = pd->job.rc;
 		pd->late = pd->job.late;
 		pd->e = pd->job.e;
@@ -642,7 +648,7 @@ static void infer(struct maas_http *h, struct slot *s, const char *body, size_t 
 	int want;
 	float *x = NULL;
 
-	if (batched(h, s)) /* a leader may wait for this one */
+	if (batching(h, s) == MAAS_BATCHING_ACROSS) /* a leader may wait for this one */
 		maas_batcher_announce(&h->batcher, m);
 	fast = fast_infer(h, s, body, len, &fj);
 	req = fast ? NULL : json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
@@ -859,7 +865,7 @@ static void predict_records(struct maas_http *h, struct slot *s, const char *cty
 	json_error_t je;
 	size_t n;
 
-	if (batched(h, s)) /* a leader may wait for this one */
+	if (batching(h, s) == MAAS_BATCHING_ACROSS) /* a leader may wait for this one */
 		maas_batcher_announce(&h->batcher, m);
 	if (ctype && !strncasecmp(ctype, "text/csv", 8)) {
 		if (!(inst = csv_instances(m, body ? body : "", len, r)))
@@ -886,7 +892,7 @@ static void predict_records(struct maas_http *h, struct slot *s, const char *cty
 	pd->inst = json_incref(inst);
 	if (maas_deadline_passed(r->t0, h->o.deadline_ms)) {
 		pd->late = 1;
-	} else if (n && batched(h, s) && n <= (size_t)h->o.batch_rows && n <= (size_t)pd->c->max_batch) {
+	} else if (n && batching(h, s) != MAAS_BATCHING_NONE && n <= (size_t)h->o.batch_rows && n <= (size_t)pd->c->max_batch) {
 		/* features into the context, then batched like a tensor */
 		const json_t **rows = xmallocarray(n, sizeof *rows);
 		for (size_t i = 0; i < n; i++)
@@ -1308,68 +1314,55 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* ---- the workers ---- */
 
 /* Computes the rows of the requests suspended in this pass, one forward
- * pass a model for all of them (in arrival order), and resumes them. */
+ * pass a model for all of them in arrival order (maas_batch_run, as the
+ * batcher does), and resumes them; a request past its deadline is resumed
+ * uncomputed (504). */
 static void flush(struct worker *w)
 {
 	struct maas_http *h = w->h;
 
+	xgrow(&w->waits, &w->capw, w->npass, sizeof *w->waits);
 	for (size_t i = 0; i < w->npass; i++) {
-		struct pending *a = w->pass[i];
-		if (!a)
-			continue;
-		const struct maas_served *m = &a->s->m;
-		size_t row = (size_t)(m->T ? m->T : 1) * (size_t)m->features, K = (size_t)a->s->K;
-		size_t n = 0, k = 0, jobs = 0;
+		const struct slot *s = w->pass[i] ? w->pass[i]->s : NULL;
+		struct maas_batcher_job *batch = NULL, **tail = &batch, *late = NULL, *j, *next;
 		double t0 = maas_now();
+		size_t k = 0;
+		int rows = 0;
 
-		for (size_t j = i; j < w->npass; j++) { /* this model's requests, in time */
-			struct pending *b = w->pass[j];
-			if (!b || b->s != a->s)
-				continue;
-			if (maas_deadline_passed(b->t0, h->o.deadline_ms)) {
-				b->late = 1;
-				w->pass[j] = NULL;
-				MHD_resume_connection(b->conn);
-				continue;
-			}
-			n += b->n;
-			jobs++;
-		}
-		if (!jobs)
+		if (!s)
 			continue;
-		xgrow(&w->x, &w->capx, n * row, sizeof *w->x);
-		xgrow(&w->p, &w->capo, n, sizeof *w->p);
-		xgrow(&w->probs, &w->capp, n * (K ? K : 1), sizeof *w->probs);
-		xgrow(&w->waits, &w->capw, jobs, sizeof *w->waits);
-		jobs = 0;
-		for (size_t j = i; j < w->npass; j++) {
-			struct pending *b = w->pass[j];
-			if (b && b->s == a->s) {
-				memcpy(w->x + k * row, b->x, b->n * row * sizeof *w->x);
-				k += b->n;
-				w->waits[jobs++] = t0 - b->queued_at;
-			}
-		}
-		int rc = maas_predict_tensor(m, a->c, w->x, (int)n, w->p, a->probs ? w->probs : NULL, &a->e);
-		double dt = maas_now() - t0;
-		maas_serve_metrics_batch(&h->metrics, m->name, m->version, (int)n, w->waits, jobs);
-		k = 0;
-		for (size_t j = i; j < w->npass; j++) {
-			struct pending *b = w->pass[j];
-			if (!b || b->s != a->s)
+		for (size_t q = i; q < w->npass; q++) {
+			if (!w->pass[q] || w->pass[q]->s != s)
 				continue;
-			if (rc) /* alone, so that the error is its own */
-				b->rc = maas_predict_tensor(m, b->c, b->x, (int)b->n, b->p, b->probs, &b->e);
-			else {
-				memcpy(b->p, w->p + k, b->n * sizeof *b->p);
-				if (b->probs)
-					memcpy(b->probs, w->probs + k * K, b->n * K * sizeof *b->probs);
+			j = &w->pass[q]->job;
+			w->pass[q] = NULL;
+			j->queue_s = t0 - j->queued_at;
+			if (maas_deadline_passed(j->t0, j->deadline_ms)) {
+				j->late = 1;
+				j->next = late;
+				late = j;
+				continue;
 			}
-			k += b->n;
-			b->queue_s = t0 - b->queued_at;
-			b->compute_s = dt;
-			w->pass[j] = NULL;
-			MHD_resume_connection(b->conn);
+			j->next = NULL;
+			*tail = j;
+			tail = &j->next;
+			rows += j->n;
+			w->waits[k++] = j->queue_s;
+		}
+		if (batch) {
+			maas_batch_run(&w->scratch, batch, rows);
+			double took = maas_now() - t0;
+			for (j = batch; j; j = j->next)
+				j->compute_s = took;
+			maas_serve_metrics_batch(&h->metrics, s->m.name, s->m.version, rows, w->waits, k);
+		}
+		for (j = batch; j; j = next) {
+			next = j->next;
+			j->wake(j);
+		}
+		for (j = late; j; j = next) {
+			next = j->next;
+			j->wake(j);
 		}
 	}
 	w->npass = 0;
@@ -1449,9 +1442,7 @@ static void workers_stop(struct maas_http *h)
 		if (w->wake_fd >= 0)
 			close(w->wake_fd);
 		free(w->pass);
-		free(w->x);
-		free(w->p);
-		free(w->probs);
+		maas_batch_scratch_release(&w->scratch);
 		free(w->waits);
 	}
 	free(h->workers);

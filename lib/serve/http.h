@@ -106,4 +106,13 @@ const char *maas_http_url(const struct maas_http *h);
  * number of requests still in flight when the drain time ran out. */
 long maas_http_stop(struct maas_http *h, double drain_seconds);
 
+/* How a model's requests are batched (maas-serve(1), Dynamic batching),
+ * given the seconds a row saves in a pass of MAAS_BATCHER_PROBE (registry.h;
+ * < 0: not measured yet): across workers in the batcher (a row saves at
+ * least batch_min_gain_us, or that is 0), within each worker's pass (at
+ * least MAAS_PASS_MIN_GAIN_US), or not at all (batch_delay_us 0 turns both
+ * off).  The server decides with it, and -v says what it decided. */
+enum maas_batching { MAAS_BATCHING_NONE, MAAS_BATCHING_PASS, MAAS_BATCHING_ACROSS };
+enum maas_batching maas_http_batching(const struct maas_http_opts *o, double gain_s);
+
 #endif

@@ -87,6 +87,16 @@ sequential_then_parallel() {
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
 
+# batch_metrics: from $URL/metrics into the file metrics, and iris's rows
+# computed in passes, passes, and requests that were queued or waited in
+# a pass, into rows, passes and queued
+batch_metrics() {
+	curl -s -m 10 "$URL/metrics" > metrics
+	rows=$(metric 'maas_batch_rows_sum\{model="iris",version="1"\}')
+	passes=$(metric 'maas_batch_rows_count\{model="iris",version="1"\}')
+	queued=$(metric 'maas_queue_seconds_count\{model="iris",version="1"\}')
+}
+
 # metric NAME: its value in the file metrics
 metric() {
 	awk -v n="$1" '$1 ~ "^" n "({|$)" { print $2 }' metrics
@@ -100,11 +110,8 @@ metric() {
 	export URL
 	sequential_then_parallel 24 big
 	echo "# $output" >&3
-	curl -s -m 10 "$URL/metrics" > metrics
-	rows=$(awk '/^maas_batch_rows_sum\{model="iris"/ { print $2 }' metrics)
-	passes=$(awk '/^maas_batch_rows_count\{model="iris"/ { print $2 }' metrics)
+	batch_metrics
 	single=$(awk '/^maas_batch_rows_bucket\{model="iris",version="1",le="1024"\}/ { print $2 }' metrics)
-	queued=$(awk '/^maas_queue_seconds_count\{model="iris"/ { print $2 }' metrics)
 	echo "# rows $rows, passes $passes (of one request: $single), requests queued $queued" >&3
 	[ "$rows" = 96000 ]
 	[ "$queued" = 96 ]
@@ -151,9 +158,7 @@ for x, y in zip(a, b):
     assert all(abs(x["probabilities"][k] - y["probabilities"][k]) <= 1e-6 for k in x["probabilities"]), (x, y)
 EOF
 	done
-	curl -s -m 10 "$URL/metrics" > metrics
-	rows=$(metric 'maas_batch_rows_sum\{model="iris",version="1"\}')
-	passes=$(metric 'maas_batch_rows_count\{model="iris",version="1"\}')
+	batch_metrics
 	echo "# records: rows $rows, passes $passes" >&3
 	[ "$rows" = 96000 ]
 	[ "$passes" -lt 96 ]
@@ -234,13 +239,19 @@ EOF
 	wait_for "batching 'iris' version 1: within each worker's pass (a row saves" serve.err
 	export URL
 	sequential_then_parallel 12
-	curl -s -m 10 "$URL/metrics" > metrics
-	passes=$(metric 'maas_batch_rows_count\{model="iris",version="1"\}')
-	requests=$(metric 'maas_queue_seconds_count\{model="iris",version="1"\}')
-	echo "# $requests requests in $passes passes" >&3
+	batch_metrics
+	echo "# $queued requests in $passes passes" >&3
 	# 48 alone, one by one, then 48 at once: some share a pass
-	[ "$requests" = 96 ]
+	[ "$queued" = 96 ]
 	[ "$passes" -lt 96 ]
+	# records requests join passes too, and answer
+	echo '{"instances": [{"sepalLength": 5.1, "sepalWidth": 3.5, "petalLength": 1.4, "petalWidth": 0.2}]}' > rec.json
+	seq 1 8 | timeout 60 xargs -P 8 -I{} curl -s -m 10 -o rec.{} -w '%{http_code}\n' -d @rec.json \
+		"$URL/v1/models/iris:predict" > rcodes
+	[ "$(sort -u rcodes)" = 200 ]
+	grep -q '"predictions"' rec.1
+	batch_metrics
+	[ "$queued" = 104 ]
 }
 
 @test "SIGTERM under batched load drains and exits 0" {
