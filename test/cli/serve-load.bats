@@ -13,8 +13,8 @@ load serve-helper
 
 setup_file() {
 	[ -r "$VEGA/iris.json" ] || return 0
+	serve_bundles iris  # iris.safetensors, and iris.maas
 	cd "$BATS_FILE_TMPDIR" || return 1
-	"$MAAS_BIN/maas-prep" -q -t species -o iris.safetensors "$VEGA/iris.json"
 	# 4.2 MB of weights (and a second model that answers differently)
 	"$MAAS_BIN/maas-train" -q -e 1 -a dense:1024,relu,dense:1024,relu -o wide.maas iris.safetensors
 	"$MAAS_BIN/maas-train" -q -e 3 -a dense:32,relu -o small.maas iris.safetensors

@@ -12,8 +12,8 @@ load serve-helper
 
 setup_file() {
 	[ -r "$VEGA/iris.json" ] || return 0
+	serve_bundles iris  # iris.safetensors, and iris.maas
 	cd "$BATS_FILE_TMPDIR" || return 1
-	"$MAAS_BIN/maas-prep" -q -t species -o iris.safetensors "$VEGA/iris.json"
 	# two versions that answer differently
 	"$MAAS_BIN/maas-train" -q -e 3 -o v1.maas iris.safetensors
 	"$MAAS_BIN/maas-train" -q -e 3 -a dense:32,relu -o v2.maas iris.safetensors
